@@ -1,0 +1,135 @@
+/**
+ * Worker configuration from environment variables, validated once at start. A wrong value stops
+ * the worker with a message naming the variable and what is expected (ConfigError).
+ */
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, "a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)");
+const intFrom = (min: number, max: number) =>
+  z.coerce.number({ error: `a whole number from ${min} to ${max}` }).int(`a whole number from ${min} to ${max}`)
+    .min(min, `a whole number from ${min} to ${max}`).max(max, `a whole number from ${min} to ${max}`);
+const bool = z.enum(["true", "false", "1", "0", "yes", "no"], { error: "true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+/** "USD=0.92,GBP=1.17" or a JSON object; each value converts one unit into the base currency. */
+const rates = z.string().transform((raw, ctx) => {
+  const out: Record<string, number> = {};
+  const trimmed = raw.trim();
+  if (trimmed === "") return out;
+  let pairs: [string, unknown][];
+  if (trimmed.startsWith("{")) {
+    try {
+      pairs = Object.entries(JSON.parse(trimmed) as Record<string, unknown>);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "a JSON object like {\"USD\":0.92} or a list like USD=0.92,GBP=1.17" });
+      return z.NEVER;
+    }
+  } else {
+    pairs = trimmed.split(",").map((p) => {
+      const [k, v] = p.split("=");
+      return [String(k).trim(), Number(v)];
+    });
+  }
+  for (const [code, value] of pairs) {
+    if (!/^[A-Z]{3}$/.test(code) || typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
+      ctx.addIssue({ code: "custom", message: `entries like USD=0.92 (upper-case ISO code = positive rate), a bad one is "${code}"` });
+      return z.NEVER;
+    }
+    out[code] = value;
+  }
+  return out;
+});
+
+const brokers = z.string().transform((raw, ctx) => {
+  if (raw.trim() === "embedded") return "embedded" as const;
+  const list = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0 || !list.every((b) => /^[^\s:]+:\d{1,5}$/.test(b))) {
+    ctx.addIssue({ code: "custom", message: "host:port[,host:port...] or \"embedded\" for the local development broker" });
+    return z.NEVER;
+  }
+  return list;
+});
+
+const envSchema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgresql:// connection URL").optional(),
+  EMBEDDED_PG_DIR: z.string().min(1).default("./data/postgres"),
+  EMBEDDED_PG_PORT: intFrom(1, 65535).default(54329),
+  KAFKA_BROKERS: brokers.default("embedded"),
+  KAFKA_CLIENT_ID: z.string().min(1).default("churnwatch"),
+  KAFKA_GROUP_ID: z.string().min(1).default("churnwatch"),
+  KAFKA_SSL: bool.default(false),
+  KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"], { error: "plain, scram-sha-256 or scram-sha-512" }).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  TOPIC_PURCHASES: topicName.default("purchases"),
+  TOPIC_SUPPORT: topicName.default("support"),
+  TOPIC_DLQ: topicName.default("churn.dlq"),
+  MAX_EVENT_BYTES: intFrom(256, 10_000_000).default(65_536),
+  BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "an ISO-4217 code such as EUR").default("EUR"),
+  CURRENCY_RATES: rates.default({}),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
+  HTTP_PORT: intFrom(0, 65535).default(9464),
+});
+
+export type Env = z.output<typeof envSchema>;
+
+export interface Config {
+  database: { url: string } | { embedded: { dir: string; port: number } };
+  kafka: {
+    brokers: string[] | "embedded";
+    clientId: string;
+    groupId: string;
+    ssl: boolean;
+    sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
+    topics: { purchases: string; support: string; dlq: string };
+  };
+  ingest: { maxEventBytes: number; baseCurrency: string; rates: Record<string, number> };
+  logLevel: Env["LOG_LEVEL"];
+  httpPort: number;
+}
+
+/** Reads the configuration from an environment map; throws ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as shells and compose files often produce them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? "(environment)");
+        return `${name}: expected ${i.message}; got ${JSON.stringify(env[name] ?? null)}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  if (e.KAFKA_SASL_MECHANISM && (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)) {
+    problems.push("KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set");
+  }
+  const topics = [e.TOPIC_PURCHASES, e.TOPIC_SUPPORT];
+  if (topics.includes(e.TOPIC_DLQ)) problems.push(`TOPIC_DLQ: must differ from the input topics; got "${e.TOPIC_DLQ}"`);
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    database: e.DATABASE_URL ? { url: e.DATABASE_URL } : { embedded: { dir: e.EMBEDDED_PG_DIR, port: e.EMBEDDED_PG_PORT } },
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      clientId: e.KAFKA_CLIENT_ID,
+      groupId: e.KAFKA_GROUP_ID,
+      ssl: e.KAFKA_SSL,
+      ...(e.KAFKA_SASL_MECHANISM
+        ? { sasl: { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } }
+        : {}),
+      topics: { purchases: e.TOPIC_PURCHASES, support: e.TOPIC_SUPPORT, dlq: e.TOPIC_DLQ },
+    },
+    ingest: { maxEventBytes: e.MAX_EVENT_BYTES, baseCurrency: e.BASE_CURRENCY, rates: e.CURRENCY_RATES },
+    logLevel: e.LOG_LEVEL,
+    httpPort: e.HTTP_PORT,
+  };
+}
