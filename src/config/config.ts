@@ -64,6 +64,7 @@ const envSchema = z.object({
   KAFKA_BROKERS: brokers.default("embedded"),
   KAFKA_CLIENT_ID: z.string().min(1).default("churnwatch"),
   KAFKA_GROUP_ID: z.string().min(1).default("churnwatch"),
+  KAFKA_SESSION_TIMEOUT_MS: intFrom(6_000, 300_000).default(10_000),
   KAFKA_SSL: bool.default(false),
   KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"], { error: "plain, scram-sha-256 or scram-sha-512" }).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
@@ -86,6 +87,7 @@ export interface Config {
     brokers: string[] | "embedded";
     clientId: string;
     groupId: string;
+    sessionTimeoutMs: number;
     ssl: boolean;
     sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
     topics: { purchases: string; support: string; dlq: string };
@@ -122,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       brokers: e.KAFKA_BROKERS,
       clientId: e.KAFKA_CLIENT_ID,
       groupId: e.KAFKA_GROUP_ID,
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
       ssl: e.KAFKA_SSL,
       ...(e.KAFKA_SASL_MECHANISM
         ? { sasl: { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } }
