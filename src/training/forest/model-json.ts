@@ -1,0 +1,130 @@
+/**
+ * The JSON shape of ml-random-forest 2.1's `RandomForestClassifier.toJSON()` (with ml-cart 2.1
+ * trees), and the conversion from our flat trees to it.
+ *
+ * What ml-random-forest reads back in `RandomForestClassifier.load`: baseModel.indexes (per tree,
+ * the columns of the input the tree sees: tree column j = input column indexes[j]), nEstimators,
+ * estimators[] ({ options, root, name: 'DTClassifier' }), and from each node only: `distribution`
+ * (present => leaf; a 1 x nClasses matrix as [[...]]), else splitValue, splitColumn, gain, left,
+ * right. Everything else is carried for fidelity with what ml-random-forest itself writes.
+ *
+ * One addition: split nodes carry `classDistribution` (weighted class fractions of the training
+ * samples that reached the node). ml-cart stores class fractions on leaves only, and Saabas
+ * contributions need them at every node. ml-cart's loader ignores the field (it must not be
+ * called `distribution`: that marks a leaf).
+ */
+import type { FlatTree } from './tree.js';
+
+/** ml-cart DecisionTreeClassifier options, as stored per estimator and repeated on every node. */
+export interface CartOptionsJson {
+  gainFunction: 'gini';
+  splitFunction: 'mean';
+  /** ml-cart: a node with <= minNumSamples rows is a leaf (our minSamplesSplit - 1). */
+  minNumSamples: number;
+  /** Infinity when unbounded (JSON.stringify writes null; ml-random-forest ignores it on load). */
+  maxDepth: number;
+  gainThreshold: number;
+}
+
+interface CartNodeOptionFields {
+  kind?: 'classifier';
+  gainFunction?: 'gini';
+  splitFunction?: 'mean';
+  minNumSamples?: number;
+  maxDepth?: number;
+  gainThreshold?: number;
+}
+
+export interface CartSplitNodeJson extends CartNodeOptionFields {
+  /** Go left when row[splitColumn] < splitValue. */
+  splitValue: number;
+  /** Column of the tree's input, i.e. position in baseModel.indexes[tree]. */
+  splitColumn: number;
+  gain: number;
+  numberSamples: number;
+  /** Added by churnwatch's trainer (ignored by ml-cart): weighted class fractions at this node. */
+  classDistribution?: number[];
+  left: CartNodeJson;
+  right: CartNodeJson;
+  distribution?: undefined;
+}
+
+export interface CartLeafJson extends CartNodeOptionFields {
+  /** 1 x nClasses class fractions. ml-cart's own leaves may be shorter (max label seen + 1). */
+  distribution: number[][];
+  /** ml-cart leaves sometimes keep a rejected split's gain (or null); ignored on load. */
+  gain?: number | null;
+}
+
+export type CartNodeJson = CartSplitNodeJson | CartLeafJson;
+
+export interface DecisionTreeClassifierJson {
+  options: CartOptionsJson & { kind: 'classifier' };
+  root: CartNodeJson;
+  name: 'DTClassifier';
+}
+
+export interface RandomForestBaseModelJson {
+  indexes: number[][];
+  /** Columns per tree (length of each indexes entry). */
+  n: number;
+  replacement: boolean;
+  /** ml-random-forest's per-tree feature fraction (0, 1] or count. */
+  maxFeatures: number;
+  nEstimators: number;
+  treeOptions?: Partial<CartOptionsJson>;
+  isClassifier: boolean;
+  seed?: number;
+  estimators: DecisionTreeClassifierJson[];
+  useSampleBagging: boolean;
+}
+
+export interface RandomForestClassifierJson {
+  baseModel: RandomForestBaseModelJson;
+  name: 'RFClassifier';
+}
+
+export function isLeaf(node: CartNodeJson): node is CartLeafJson {
+  return node.distribution !== undefined;
+}
+
+/**
+ * Builds ml-cart's nested node JSON from a flat tree. `localColumn` maps an original column to
+ * the tree's input column (its position in indexes[tree]).
+ */
+export function flatTreeToCartJson(
+  tree: FlatTree,
+  options: CartOptionsJson,
+  localColumn: (originalColumn: number) => number,
+  compact: boolean,
+): DecisionTreeClassifierJson {
+  const K = tree.nClasses;
+  const nodeFields: CartNodeOptionFields = compact ? {} : { kind: 'classifier', ...options };
+  const fractions = (id: number): number[] => Array.from(tree.value.subarray(id * K, id * K + K));
+
+  // Children are always created after their parent, so building in reverse index order lets each
+  // node pick up finished children without recursion (depth is unbounded when maxDepth = Infinity).
+  const built: CartNodeJson[] = new Array(tree.nNodes);
+  for (let id = tree.nNodes - 1; id >= 0; id--) {
+    const f = tree.feature[id]!;
+    if (f < 0) {
+      built[id] = { ...nodeFields, distribution: [fractions(id)] };
+    } else {
+      built[id] = {
+        ...nodeFields,
+        splitValue: tree.threshold[id]!,
+        splitColumn: localColumn(f),
+        gain: tree.gain[id]!,
+        numberSamples: tree.numberSamples[id]!,
+        classDistribution: fractions(id),
+        left: built[tree.left[id]!]!,
+        right: built[tree.right[id]!]!,
+      };
+    }
+  }
+  return {
+    options: { ...options, kind: 'classifier' },
+    root: built[0]!,
+    name: 'DTClassifier',
+  };
+}
