@@ -1,0 +1,237 @@
+/**
+ * Folding events into CustomerState. Pure: the input state is never mutated; unchanged parts are
+ * shared with the result (safe because nothing mutates either). Every fold is order independent;
+ * see state.ts for why each kind of field is.
+ */
+import type {
+  ChurnEvent,
+  CustomerProfileEvent,
+  SupportTicketOpenedEvent,
+  SupportTicketResolvedEvent,
+  SurveyResponseEvent,
+} from "../events/schema.js";
+import { addToDayBuckets, insertTopK } from "./bounded.js";
+import {
+  emptyState,
+  isNewer,
+  MAX_PENDING_TICKETS,
+  PURCHASE_DAYS_KEPT,
+  RECENT_PURCHASES_KEPT,
+  TICKET_DAYS_KEPT,
+  toCents,
+  type CustomerState,
+  type PendingTicket,
+  type Profile,
+  type ProfileStamps,
+  type PurchaseFacts,
+  type Stamp,
+  type Stamped,
+  type SurveyFacts,
+  type TicketFacts,
+} from "./state.js";
+import { instantMs, maxOf, minOf, utcDay } from "./time.js";
+
+export function applyEvent(state: CustomerState, event: ChurnEvent): CustomerState {
+  // Kafka keys by customerId, so a foreign event here is a routing bug upstream: fail loudly.
+  if (event.customerId !== state.customerId) {
+    throw new Error(`event ${event.eventId} is for customer "${event.customerId}", not "${state.customerId}"`);
+  }
+  const at = instantMs(event.occurredAt);
+  const next: CustomerState = {
+    ...state,
+    eventCount: state.eventCount + 1,
+    firstSeenAt: minOf(state.firstSeenAt, at),
+    lastEventAt: maxOf(state.lastEventAt, at),
+  };
+
+  switch (event.type) {
+    case "purchase":
+      return { ...next, purchases: addPurchase(state.purchases, at, toCents(event.amount)) };
+    case "refund": {
+      const r = state.refunds;
+      return {
+        ...next,
+        refunds: { count: r.count + 1, amountCents: r.amountCents + toCents(event.amount), lastAt: maxOf(r.lastAt, at) },
+      };
+    }
+    case "support_ticket_opened":
+      return { ...next, tickets: ticketOpened(state.tickets, event, at) };
+    case "support_ticket_resolved":
+      return { ...next, tickets: ticketResolved(state.tickets, event, at) };
+    case "survey_response":
+      return { ...next, surveys: addSurvey(state.surveys, event, at) };
+    case "customer_profile":
+      return applyProfile(next, event, at);
+    case "cancellation":
+      return { ...next, cancelledAt: maxOf(state.cancelledAt, at) };
+  }
+}
+
+/**
+ * State of a customer as of `asOf`: folds only the events that occurred at or before it.
+ *
+ * This is the point-in-time contract: featureVector assumes the state holds no event after asOf
+ * (lifetime counts and sums cannot be un-added), so whoever builds training rows must build the
+ * state this way (or apply events in time order and take vectors at each cutoff). Events may be
+ * given in any order. Without asOf, all events are applied.
+ */
+export function stateAsOf(customerId: string, events: Iterable<ChurnEvent>, asOf?: Date | number): CustomerState {
+  const cutoff = asOf === undefined ? Infinity : typeof asOf === "number" ? asOf : asOf.getTime();
+  let state = emptyState(customerId);
+  for (const e of events) {
+    if (instantMs(e.occurredAt) <= cutoff) state = applyEvent(state, e);
+  }
+  return state;
+}
+
+function addPurchase(p: PurchaseFacts, at: number, cents: number): PurchaseFacts {
+  return {
+    count: p.count + 1,
+    spendCents: p.spendCents + cents,
+    firstAt: minOf(p.firstAt, at),
+    lastAt: maxOf(p.lastAt, at),
+    recentAt: insertTopK(p.recentAt, at, RECENT_PURCHASES_KEPT),
+    days: addToDayBuckets(p.days, utcDay(at), cents, PURCHASE_DAYS_KEPT),
+  };
+}
+
+function isHighPriority(priority: SupportTicketOpenedEvent["priority"]): boolean {
+  return priority === "high" || priority === "urgent";
+}
+
+function ticketOpened(t: TicketFacts, e: SupportTicketOpenedEvent, at: number): TicketFacts {
+  const high = isHighPriority(e.priority);
+  const base: TicketFacts = {
+    ...t,
+    opened: t.opened + 1,
+    highPriority: t.highPriority + (high ? 1 : 0),
+    lastContactAt: maxOf(t.lastContactAt, at),
+    openedDays: addToDayBuckets(t.openedDays, utcDay(at), high ? 1 : 0, TICKET_DAYS_KEPT),
+  };
+  return mergeHalf(base, {
+    ticketId: e.ticketId,
+    openedAt: at,
+    resolvedAt: null,
+    escalated: e.escalated ?? false,
+  });
+}
+
+function ticketResolved(t: TicketFacts, e: SupportTicketResolvedEvent, at: number): TicketFacts {
+  const base: TicketFacts = {
+    ...t,
+    resolved: t.resolved + 1,
+    slaBreaches: t.slaBreaches + (e.slaBreached ? 1 : 0),
+    lastContactAt: maxOf(t.lastContactAt, at),
+  };
+  return mergeHalf(base, {
+    ticketId: e.ticketId,
+    openedAt: null,
+    resolvedAt: at,
+    escalated: e.escalated ?? false,
+  });
+}
+
+/**
+ * Matches a ticket half with the other half by ticketId, whichever arrived first. A complete
+ * ticket is folded into the closed counters (resolution time, escalation) and leaves `pending`,
+ * so the list holds only half-seen tickets and stays short.
+ *
+ * Assumes one opened and one resolved event per ticketId (the contract has no reopen). A second
+ * opened for an already closed ticket starts a new half; it is counted, not hidden.
+ */
+function mergeHalf(t: TicketFacts, half: PendingTicket): TicketFacts {
+  const pending = t.pending;
+  let lo = 0;
+  let hi = pending.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((pending[mid] as PendingTicket).ticketId < half.ticketId) lo = mid + 1;
+    else hi = mid;
+  }
+  const found = pending[lo];
+  if (found === undefined || found.ticketId !== half.ticketId) {
+    const next = pending.slice();
+    next.splice(lo, 0, half);
+    return { ...t, pending: next.length > MAX_PENDING_TICKETS ? dropOldest(next) : next };
+  }
+
+  const merged: PendingTicket = {
+    ticketId: found.ticketId,
+    openedAt: half.openedAt === null ? found.openedAt : minOf(found.openedAt, half.openedAt),
+    resolvedAt: half.resolvedAt === null ? found.resolvedAt : maxOf(found.resolvedAt, half.resolvedAt),
+    escalated: found.escalated || half.escalated,
+  };
+  const next = pending.slice();
+  if (merged.openedAt !== null && merged.resolvedAt !== null) {
+    next.splice(lo, 1);
+    return {
+      ...t,
+      pending: next,
+      closed: t.closed + 1,
+      // Clamped: a resolution stamped before its opening (clock skew) is an instant fix, not a negative one.
+      closedResolutionMs: t.closedResolutionMs + Math.max(0, merged.resolvedAt - merged.openedAt),
+      closedEscalated: t.closedEscalated + (merged.escalated ? 1 : 0),
+    };
+  }
+  next[lo] = merged;
+  return { ...t, pending: next };
+}
+
+/** Drops the half-ticket with the earliest known instant (ties: smallest ticketId), a deterministic choice. */
+function dropOldest(pending: PendingTicket[]): PendingTicket[] {
+  let victim = 0;
+  let victimAt = Infinity;
+  for (let i = 0; i < pending.length; i++) {
+    const p = pending[i] as PendingTicket;
+    const when = p.openedAt ?? p.resolvedAt ?? Infinity;
+    if (when < victimAt) {
+      victim = i;
+      victimAt = when;
+    }
+  }
+  pending.splice(victim, 1);
+  return pending;
+}
+
+function latest<T>(current: Stamped<T> | null, value: T | undefined, stamp: Stamp): Stamped<T> | null {
+  if (value === undefined || !isNewer(stamp, current)) return current;
+  return { value, at: stamp.at, eventId: stamp.eventId };
+}
+
+function addSurvey(s: SurveyFacts, e: SurveyResponseEvent, at: number): SurveyFacts {
+  const stamp: Stamp = { at, eventId: e.eventId };
+  return {
+    count: s.count + 1,
+    lastAt: maxOf(s.lastAt, at),
+    nps: latest(s.nps, e.nps, stamp),
+    csat: latest(s.csat, e.csat, stamp),
+    ces: latest(s.ces, e.ces, stamp),
+  };
+}
+
+/** Last writer wins per field, by (occurredAt, eventId): a later event that omits a field keeps the old value. */
+function applyProfile(state: CustomerState, e: CustomerProfileEvent, at: number): CustomerState {
+  const stamp: Stamp = { at, eventId: e.eventId };
+  const stamps = state.profileStamps;
+  const profile: { -readonly [K in keyof Profile]: Profile[K] } = { ...state.profile };
+  const nextStamps: { -readonly [K in keyof ProfileStamps]: ProfileStamps[K] } = { ...stamps };
+  let signedUpAt = state.signedUpAt;
+
+  if (e.email !== undefined && isNewer(stamp, stamps.email)) {
+    profile.email = e.email;
+    nextStamps.email = stamp;
+  }
+  if (e.name !== undefined && isNewer(stamp, stamps.name)) {
+    profile.name = e.name;
+    nextStamps.name = stamp;
+  }
+  if (e.locale !== undefined && isNewer(stamp, stamps.locale)) {
+    profile.locale = e.locale;
+    nextStamps.locale = stamp;
+  }
+  if (e.signedUpAt !== undefined && isNewer(stamp, stamps.signedUpAt)) {
+    signedUpAt = instantMs(e.signedUpAt);
+    nextStamps.signedUpAt = stamp;
+  }
+  return { ...state, profile, profileStamps: nextStamps, signedUpAt };
+}
