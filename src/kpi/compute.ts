@@ -1,0 +1,115 @@
+/**
+ * KPIs over [start, end) from the raw event log. Aggregates run in Postgres (two queries) so a
+ * history of millions of events never crosses the wire.
+ *
+ * Who counts as "a customer" at instant t: someone whose latest purchase before t lies within
+ * activeWindowDays before t, and who has no cancellation between that purchase and t. A
+ * cancellation followed by a new purchase is a returning customer, not a lost one: the event log
+ * keeps both, and counting them as gone forever would overstate churn.
+ * N = customers whose first purchase ever falls in [start, end); lost = customers at start who
+ * are not customers at end. Survey metrics count answers given in the period.
+ */
+import type pg from "pg";
+import { DEFAULT_MAX_LIFESPAN_PERIODS, kpiValues, type KpiCounts, type KpiReport } from "./report.js";
+
+export interface KpiPeriodOptions {
+  start: Date;
+  end: Date;
+  /** A customer is active at t when they bought within this many days before t. */
+  activeWindowDays?: number;
+  maxLifespanPeriods?: number;
+}
+
+type Queryable = Pick<pg.Pool, "query">;
+
+const CUSTOMER_BASE_SQL = `
+with per_customer as (
+  select customer_id,
+         min(occurred_at) filter (where type = 'purchase') as first_purchase,
+         max(occurred_at) filter (where type = 'purchase' and occurred_at < $1) as last_purchase_start,
+         max(occurred_at) filter (where type = 'cancellation' and occurred_at < $1) as last_cancel_start,
+         max(occurred_at) filter (where type = 'purchase') as last_purchase_end,
+         max(occurred_at) filter (where type = 'cancellation') as last_cancel_end
+    from raw_event
+   where type in ('purchase', 'cancellation') and occurred_at < $2
+   group by customer_id
+), status as (
+  select first_purchase,
+         (last_purchase_start >= $1::timestamptz - make_interval(days => $3)
+           and (last_cancel_start is null or last_cancel_start < last_purchase_start)) as at_start,
+         (last_purchase_end >= $2::timestamptz - make_interval(days => $3)
+           and (last_cancel_end is null or last_cancel_end < last_purchase_end)) as at_end
+    from per_customer
+)
+select count(*) filter (where at_start)::int as s,
+       count(*) filter (where at_end)::int as e,
+       count(*) filter (where at_start and not at_end)::int as lost,
+       count(*) filter (where first_purchase >= $1 and first_purchase < $2)::int as n
+  from status`;
+
+// ->> then ::numeric: payloads are the validated events, so amounts and answers are JSON numbers.
+const PERIOD_ACTIVITY_SQL = `
+select count(*) filter (where type = 'purchase')::int as orders,
+       coalesce(sum((payload->>'amount')::numeric) filter (where type = 'purchase'), 0)::float8 as revenue,
+       count(distinct customer_id) filter (where type = 'purchase')::int as buyers,
+       count(*) filter (where type = 'refund')::int as refunds,
+       coalesce(sum((payload->>'amount')::numeric) filter (where type = 'refund'), 0)::float8 as refund_amount,
+       count(payload->>'nps') filter (where type = 'survey_response')::int as nps_n,
+       count(*) filter (where type = 'survey_response' and (payload->>'nps')::int >= 9)::int as promoters,
+       count(*) filter (where type = 'survey_response' and (payload->>'nps')::int <= 6)::int as detractors,
+       count(payload->>'csat') filter (where type = 'survey_response')::int as csat_n,
+       count(*) filter (where type = 'survey_response' and (payload->>'csat')::int >= 4)::int as satisfied,
+       count(payload->>'ces') filter (where type = 'survey_response')::int as ces_n,
+       coalesce(sum((payload->>'ces')::numeric) filter (where type = 'survey_response'), 0)::float8 as ces_total
+  from raw_event
+ where occurred_at >= $1 and occurred_at < $2
+   and type in ('purchase', 'refund', 'survey_response')`;
+
+export const DEFAULT_ACTIVE_WINDOW_DAYS = 90;
+
+export async function computeKpiCounts(db: Queryable, opts: KpiPeriodOptions): Promise<KpiCounts> {
+  const { start, end } = opts;
+  const windowDays = opts.activeWindowDays ?? DEFAULT_ACTIVE_WINDOW_DAYS;
+  if (!(start.getTime() < end.getTime())) throw new RangeError(`KPI period start ${start.toISOString()} is not before end ${end.toISOString()}`);
+  if (!Number.isInteger(windowDays) || windowDays < 1) throw new RangeError(`activeWindowDays must be a whole number >= 1, got ${windowDays}`);
+  const [base, activity] = await Promise.all([
+    db.query<{ s: number; e: number; lost: number; n: number }>(CUSTOMER_BASE_SQL, [start, end, windowDays]),
+    db.query<{
+      orders: number; revenue: number; buyers: number; refunds: number; refund_amount: number;
+      nps_n: number; promoters: number; detractors: number; csat_n: number; satisfied: number; ces_n: number; ces_total: number;
+    }>(PERIOD_ACTIVITY_SQL, [start, end]),
+  ]);
+  const b = base.rows[0]!;
+  const a = activity.rows[0]!;
+  return {
+    customersAtStart: b.s,
+    customersAtEnd: b.e,
+    newCustomers: b.n,
+    lostCustomers: b.lost,
+    orders: a.orders,
+    revenue: a.revenue,
+    buyers: a.buyers,
+    refunds: a.refunds,
+    refundAmount: a.refund_amount,
+    npsResponses: a.nps_n,
+    promoters: a.promoters,
+    detractors: a.detractors,
+    csatResponses: a.csat_n,
+    satisfied: a.satisfied,
+    cesResponses: a.ces_n,
+    cesTotal: a.ces_total,
+  };
+}
+
+export async function computeKpis(db: Queryable, opts: KpiPeriodOptions): Promise<KpiReport> {
+  const counts = await computeKpiCounts(db, opts);
+  const maxLifespanPeriods = opts.maxLifespanPeriods ?? DEFAULT_MAX_LIFESPAN_PERIODS;
+  return {
+    periodStart: opts.start.toISOString(),
+    periodEnd: opts.end.toISOString(),
+    activeWindowDays: opts.activeWindowDays ?? DEFAULT_ACTIVE_WINDOW_DAYS,
+    maxLifespanPeriods,
+    counts,
+    values: kpiValues(counts, maxLifespanPeriods),
+  };
+}

@@ -1,0 +1,6 @@
+/** Retention KPIs: pure formulas (metrics, report), SQL over raw_event (compute), snapshots and periods. */
+export * from "./metrics.js";
+export * from "./report.js";
+export { computeKpiCounts, computeKpis, DEFAULT_ACTIVE_WINDOW_DAYS, type KpiPeriodOptions } from "./compute.js";
+export { readKpiSnapshot, saveKpiSnapshot, snapshotKpis, type KpisWithChange } from "./snapshots.js";
+export { assertTimeZone, localDate, previousPeriod, startOfLocalDay, trailingDays, zonedMidnight, type Period } from "./period.js";
