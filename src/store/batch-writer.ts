@@ -92,15 +92,29 @@ interface StoredState {
 }
 
 async function lockStates(client: pg.PoolClient, customerIds: string[]): Promise<Map<string, StoredState>> {
-  // Sorted ids lock rows in one global order, so concurrent batches cannot deadlock.
-  const { rows } = await client.query<{ customer_id: string; state: CustomerState; event_count: number; last_event_at: Date }>(
+  if (customerIds.length === 0) return new Map();
+  // Sorted ids take locks in one global order, so concurrent batches cannot deadlock.
+  const ids = [...customerIds].sort();
+  // A customer's purchase and support events arrive on different topics, so two transactions can
+  // touch a customer no row exists for yet. Claiming a placeholder row first makes the second
+  // transaction wait for the first and then read its result, instead of both starting from an
+  // empty state and the later upsert overwriting the earlier one's events.
+  await client.query(
+    `insert into customer_state (customer_id, state, last_event_at, event_count)
+     select id, 'null'::jsonb, now(), 0 from unnest($1::text[]) as id
+     on conflict do nothing`,
+    [ids],
+  );
+  const { rows } = await client.query<{ customer_id: string; state: CustomerState | null; event_count: number; last_event_at: Date }>(
     `select customer_id, state, event_count, last_event_at from customer_state
       where customer_id = any($1::text[]) order by customer_id for update`,
-    [[...customerIds].sort()],
+    [ids],
   );
-  return new Map(
-    rows.map((r) => [r.customer_id, { state: r.state, eventCount: r.event_count, lastEventAt: r.last_event_at.getTime() }]),
-  );
+  const out = new Map<string, StoredState>();
+  for (const r of rows) {
+    if (r.state !== null) out.set(r.customer_id, { state: r.state, eventCount: r.event_count, lastEventAt: r.last_event_at.getTime() });
+  }
+  return out;
 }
 
 async function upsertStates(client: pg.PoolClient, states: Map<string, StoredState>): Promise<void> {

@@ -1,5 +1,5 @@
 /** Real servers for integration tests: a throw-away embedded PostgreSQL and the local Kafka broker. */
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -26,6 +26,8 @@ export interface TestPostgres {
 
 export async function startTestPostgres(): Promise<TestPostgres> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "churnwatch-pg-"));
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter the folder.
+  await chmod(dir, 0o755);
   const port = await freePort();
   // Durability is irrelevant for a throw-away cluster; fsync off keeps tests fast on shared disks.
   const pg = await startEmbeddedPostgres({

@@ -1,0 +1,208 @@
+import { spawn } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import type { Kafka } from "kafkajs";
+import { startWorker, type Worker } from "../src/worker.js";
+import { simulate, topicFor } from "../src/simulate/index.js";
+import { applyEvent, emptyState, featureVector, type CustomerState } from "../src/features/index.js";
+import type { ChurnEvent } from "../src/events/schema.js";
+import { DLQ_HEADERS } from "../src/ingest/dead-letter.js";
+import { startTestBroker, startTestPostgres, type TestPostgres } from "./support/servers.js";
+import { eventMessages, produce, readTopic, testKafka, waitFor } from "./support/kafka.js";
+import { testConfig, testEnv, testTopics, type TestTopics } from "./support/worker.js";
+import type { LocalBroker } from "../scripts/kafka-broker/broker.js";
+
+let pgServer: TestPostgres;
+let broker: LocalBroker;
+let kafka: Kafka;
+let n = 0;
+
+beforeAll(async () => {
+  [pgServer, broker] = await Promise.all([startTestPostgres(), startTestBroker([])]);
+  kafka = testKafka(broker.bootstrap);
+});
+afterAll(async () => {
+  await broker?.stop();
+  await pgServer?.stop();
+});
+
+/** A fresh database, topics and consumer group per test, on the shared servers. */
+async function scenario() {
+  n++;
+  const name = `t${n}`;
+  const topics = testTopics(name);
+  await broker.createTopic(topics.purchases, 3);
+  await broker.createTopic(topics.support, 3);
+  await broker.createTopic(topics.dlq, 1);
+  const databaseUrl = await pgServer.createDatabase(`ingest_${name}`);
+  const opts = { databaseUrl, bootstrap: broker.bootstrap, topics, groupId: `g-${name}` };
+  return { topics, databaseUrl, opts, config: testConfig(opts) };
+}
+
+const route = (topics: TestTopics) => (e: ChurnEvent) => topicFor(e, topics);
+
+async function count(pool: pg.Pool, sql: string, params: unknown[] = []): Promise<number> {
+  const { rows } = await pool.query(sql, params);
+  return Number(Object.values(rows[0] ?? { n: 0 })[0]);
+}
+
+/** Per-customer purchase counts and spend (cents), computed from what was produced. */
+function expectedTotals(events: readonly ChurnEvent[], usdRate = 0.9): Map<string, { count: number; cents: number }> {
+  const out = new Map<string, { count: number; cents: number }>();
+  for (const e of events) {
+    if (e.type !== "purchase") continue;
+    const t = out.get(e.customerId) ?? { count: 0, cents: 0 };
+    const amount = e.currency === "USD" ? Math.round(e.amount * usdRate * 100) / 100 : e.amount;
+    out.set(e.customerId, { count: t.count + 1, cents: t.cents + Math.round(amount * 100) });
+  }
+  return out;
+}
+
+async function storedTotals(pool: pg.Pool): Promise<Map<string, { count: number; cents: number }>> {
+  const { rows } = await pool.query<{ customer_id: string; state: CustomerState }>("select customer_id, state from customer_state");
+  return new Map(rows.filter((r) => r.state.purchases.count > 0)
+    .map((r) => [r.customer_id, { count: r.state.purchases.count, cents: r.state.purchases.spendCents }]));
+}
+
+describe("ingest against the local broker and embedded Postgres", () => {
+  it("applies a realistic stream: every valid event once, totals per customer equal what was produced", async () => {
+    const s = await scenario();
+    const { events } = simulate({ seed: 11, customers: 60, now: "2026-10-01T00:00:00Z", days: 200, foreignCurrency: { code: "USD", share: 0.1, rateToBase: 0.9 } });
+    const worker = await startWorker(s.config, { http: false });
+    try {
+      await produce(kafka, eventMessages(events, route(s.topics)));
+      await waitFor("all events stored", async () => (await count(worker.db.pool, "select count(*) from raw_event")) === events.length);
+      expect(await storedTotals(worker.db.pool)).toEqual(expectedTotals(events));
+      expect(await count(worker.db.pool, "select count(distinct customer_id) from customer_state")).toBe(new Set(events.map((e) => e.customerId)).size);
+      expect(worker.ingest.stats.deadLettered).toBe(0);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("sends poison messages to the DLQ with their reason and source, and keeps going", async () => {
+    const s = await scenario();
+    const good = (id: string): ChurnEvent => ({ eventId: id, type: "purchase", customerId: "c-1", occurredAt: "2026-01-01T00:00:00Z", orderId: id, amount: 10, currency: "EUR" });
+    const worker = await startWorker(s.config, { http: false });
+    try {
+      await produce(kafka, [
+        { topic: s.topics.purchases, key: "c-1", value: JSON.stringify(good("a")) },
+        { topic: s.topics.purchases, key: "c-1", value: "{not json" },
+        { topic: s.topics.purchases, key: "c-1", value: JSON.stringify({ ...good("b"), amount: -5 }) },
+        { topic: s.topics.purchases, key: "c-1", value: JSON.stringify({ ...good("c"), currency: "JPY" }) },
+        { topic: s.topics.purchases, key: "c-1", value: Buffer.alloc(70_000, 120) },
+        { topic: s.topics.purchases, key: "c-1", value: JSON.stringify(good("d")) },
+      ]);
+      const dlq = await readTopic(kafka, s.topics.dlq, 4);
+      const byCode = Object.fromEntries(dlq.map((m) => [m.headers[DLQ_HEADERS.code], m]));
+      expect(Object.keys(byCode).sort()).toEqual(["invalid", "not_json", "oversized", "unknown_currency"]);
+      expect(byCode.not_json!.value!.toString()).toBe("{not json");
+      expect(byCode.invalid!.headers[DLQ_HEADERS.reason]).toMatch(/amount/);
+      expect(byCode.oversized!.value!.length).toBe(70_000);
+      for (const m of dlq) {
+        expect(m.headers[DLQ_HEADERS.topic]).toBe(s.topics.purchases);
+        expect(m.key).toBe("c-1");
+        expect(Number(m.headers[DLQ_HEADERS.offset])).toBeGreaterThanOrEqual(1);
+      }
+      await waitFor("valid events after the poison", async () => (await count(worker.db.pool, "select count(*) from raw_event")) === 2);
+      expect(await count(worker.db.pool, "select count(*) from dead_letter")).toBe(4);
+      expect((await storedTotals(worker.db.pool)).get("c-1")).toEqual({ count: 2, cents: 2000 });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("counts a duplicate eventId once, inside a batch and across batches", async () => {
+    const s = await scenario();
+    const e: ChurnEvent = { eventId: "dup-1", type: "purchase", customerId: "c-9", occurredAt: "2026-01-01T00:00:00Z", orderId: "o1", amount: 25, currency: "EUR" };
+    const worker = await startWorker(s.config, { http: false });
+    try {
+      const msg = { topic: s.topics.purchases, key: "c-9", value: JSON.stringify(e) };
+      await produce(kafka, [msg, msg]);
+      await waitFor("first copy", async () => (await count(worker.db.pool, "select count(*) from raw_event")) === 1);
+      await produce(kafka, [msg]);
+      await waitFor("third copy consumed", async () => worker.ingest.stats.messages === 3);
+      expect((await storedTotals(worker.db.pool)).get("c-9")).toEqual({ count: 1, cents: 2500 });
+      expect(worker.ingest.stats.duplicates).toBe(2);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("gives the same features whatever order events arrive in", async () => {
+    const s = await scenario();
+    const { events } = simulate({ seed: 5, customers: 8, now: "2026-10-01T00:00:00Z", days: 300 });
+    const shuffled = [...events].reverse();
+    const worker = await startWorker(s.config, { http: false });
+    try {
+      await produce(kafka, eventMessages(shuffled, route(s.topics)));
+      await waitFor("all events stored", async () => (await count(worker.db.pool, "select count(*) from raw_event")) === events.length);
+      const { rows } = await worker.db.pool.query<{ customer_id: string; state: CustomerState }>("select customer_id, state from customer_state");
+      const asOf = Date.parse("2026-10-01T00:00:00Z");
+      for (const row of rows) {
+        const inOrder = events.filter((e) => e.customerId === row.customer_id).reduce(applyEvent, emptyState(row.customer_id));
+        expect(Array.from(featureVector(row.state, asOf)), row.customer_id).toEqual(Array.from(featureVector(inOrder, asOf)));
+      }
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("loses and double-counts nothing when killed between the database commit and the Kafka commit", async () => {
+    const s = await scenario();
+    const { events } = simulate({ seed: 23, customers: 120, now: "2026-10-01T00:00:00Z", days: 365 });
+    await produce(kafka, eventMessages(events, route(s.topics)));
+
+    const env = { ...process.env, ...testEnv(s.opts), CRASH_AFTER_COMMITS: "2" };
+    const child = spawn(process.execPath, ["--import", "tsx", "test/fixtures/crashing-worker.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const exit = await new Promise<NodeJS.Signals | number | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
+    expect(exit, out).toBe("SIGKILL");
+
+    // The crash window really happened: Postgres is ahead of what Kafka has committed.
+    const db = new pg.Pool({ connectionString: s.databaseUrl });
+    const dbOffsets = await db.query<{ topic: string; partition: number; next_offset: string }>("select topic, partition, next_offset from consumer_offset where next_offset >= 0");
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = new Map<string, number>();
+    for (const topic of [s.topics.purchases, s.topics.support]) {
+      const [r] = await admin.fetchOffsets({ groupId: s.opts.groupId, topics: [topic] });
+      for (const p of r?.partitions ?? []) committed.set(`${topic}:${p.partition}`, Number(p.offset));
+    }
+    await admin.disconnect();
+    const ahead = dbOffsets.rows.filter((r) => Number(r.next_offset) > (committed.get(`${r.topic}:${r.partition}`) ?? -1));
+    expect(ahead.length).toBeGreaterThan(0);
+    const partial = await count(db, "select count(*) from raw_event");
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(events.length);
+    await db.end();
+
+    const worker = await startWorker(s.config, { http: false });
+    try {
+      await waitFor("all events after restart", async () => (await count(worker.db.pool, "select count(*) from raw_event")) === events.length, 60_000);
+      // Let the consumer drain whatever was redelivered before comparing.
+      await waitFor("redelivered messages consumed", async () => worker.ingest.stats.messages >= events.length - partial, 30_000);
+      expect(await storedTotals(worker.db.pool)).toEqual(expectedTotals(events));
+      expect(await count(worker.db.pool, "select coalesce(sum(event_count), 0) from customer_state")).toBe(events.length);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+
+describe("configuration at start", () => {
+  it("stops the worker with a message naming the variable", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      env: { ...process.env, KAFKA_BROKERS: "not-a-broker", MAX_EVENT_BYTES: "-3" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(code).toBe(2);
+    expect(err).toMatch(/KAFKA_BROKERS: expected host:port/);
+    expect(err).toMatch(/MAX_EVENT_BYTES: expected a whole number from 256/);
+  });
+});
