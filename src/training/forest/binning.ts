@@ -21,7 +21,11 @@ export interface BinMapper {
   readonly thresholds: readonly Float64Array[];
 }
 
-/** Column-major matrix of bin indexes: bins[feature * nRows + row]. */
+/**
+ * Row-major matrix of bin indexes: bins[row * nFeatures + feature]. Row-major because the split
+ * search visits a node's rows in scattered order and reads several features of each row: one
+ * row's bins share a cache line.
+ */
 export interface BinnedMatrix {
   readonly bins: Uint8Array;
   readonly nRows: number;
@@ -85,8 +89,8 @@ export function fitBinMapper(
 }
 
 /**
- * Bins a row-major data set column-major. `bins` may be backed by a SharedArrayBuffer so worker
- * threads read it without a copy.
+ * Bins a row-major data set. `bins` may be backed by a SharedArrayBuffer so worker threads read it
+ * without a copy.
  */
 export function binRows(
   rows: ReadonlyArray<ArrayLike<number>>,
@@ -100,8 +104,7 @@ export function binRows(
   for (let f = 0; f < nFeatures; f++) {
     const t = mapper.thresholds[f]!;
     nBins[f] = t.length + 1;
-    const offset = f * nRows;
-    for (let i = 0; i < nRows; i++) bins[offset + i] = binOf(t, rows[i]![f]!);
+    for (let i = 0; i < nRows; i++) bins[i * nFeatures + f] = binOf(t, rows[i]![f]!);
   }
   return { bins, nRows, nFeatures, nBins };
 }

@@ -18,3 +18,4 @@ export type {
   CartLeafJson,
   CartOptionsJson,
 } from './model-json.js';
+export { loadInMlRandomForest } from './load.js';

@@ -6,11 +6,12 @@
  * Bootstrap duplicates are represented as integer sample weights (as scikit-learn does) rather
  * than copied rows: a row drawn 3 times weighs 3 in the class sums and counts 3 towards
  * minSamplesSplit / minSamplesLeaf and `numberSamples` (ml-cart counts duplicated rows the same).
+ * Class labels must be < 256 and bootstrap counts < 2^23 (packed in one Int32 per row).
  */
 import { createRng } from './random.js';
 
 export interface TreeTrainingData {
-  /** Column-major bin indexes: bins[feature * nRows + row]. */
+  /** Row-major bin indexes: bins[row * nFeatures + feature]. */
   readonly bins: Uint8Array;
   readonly nRows: number;
   readonly nFeatures: number;
@@ -70,72 +71,72 @@ export function buildTree(
 ): FlatTree {
   const { bins, nRows, nBins, thresholds, y, classWeight } = data;
   const K = data.nClasses;
+  const P = data.nFeatures;
   const rng = createRng(seed);
 
-  // --- samples: bootstrap counts -> weights -------------------------------------------------
-  const counts = new Int32Array(nRows);
+  // --- samples ----------------------------------------------------------------------------------
+  // A row's weight is (bootstrap count) x classWeight[class], so histograms only need integer
+  // bootstrap counts per class; weights are applied when scanning. Count and class are packed in
+  // one Int32 per row (count << 8 | class): the split search reads it at scattered rows, and one
+  // small array stays in cache where separate weight/count/class arrays would not.
+  const code = new Int32Array(nRows);
   if (params.bootstrap) {
-    for (let d = 0; d < params.nDraws; d++) counts[rng.nextInt(nRows)]!++;
+    for (let d = 0; d < params.nDraws; d++) code[rng.nextInt(nRows)]! += 256;
   } else {
-    counts.fill(1);
+    code.fill(256);
   }
   let nInBag = 0;
-  for (let r = 0; r < nRows; r++) if (counts[r]! > 0) nInBag++;
-  const rows = new Uint32Array(nInBag);
-  const weight = new Float64Array(nRows);
-  for (let r = 0, i = 0; r < nRows; r++) {
-    const c = counts[r]!;
-    if (c > 0) {
-      rows[i++] = r;
-      weight[r] = c * classWeight[y[r]!]!;
+  for (let r = 0; r < nRows; r++) {
+    if (code[r]! > 0) {
+      code[r]! |= y[r]!;
+      nInBag++;
     }
   }
+  const rows = new Uint32Array(nInBag);
+  for (let r = 0, i = 0; r < nRows; r++) if (code[r]! > 0) rows[i++] = r;
+  const rightRows = new Uint32Array(nInBag); // partition buffer
 
-  // --- node storage (grown with push; trees have thousands of nodes, not millions) ----------
+  // --- node storage (grown with push; trees have thousands of nodes, not millions) -------------
   const feature: number[] = [];
   const threshold: number[] = [];
   const left: number[] = [];
   const right: number[] = [];
   const gain: number[] = [];
-  const numberSamples: number[] = [];
-  const sums: number[] = []; // weighted class sums, K per node
-  const importance = new Float64Array(data.nFeatures);
+  const classCounts: number[] = []; // bootstrap-counted samples per class, K per node
+  const importance = new Float64Array(P);
 
-  const newNode = (classSums: Float64Array, count: number): number => {
+  const newNode = (counts: Int32Array): number => {
     const id = feature.length;
     feature.push(-1);
     threshold.push(0);
     left.push(-1);
     right.push(-1);
     gain.push(0);
-    numberSamples.push(count);
-    for (let k = 0; k < K; k++) sums.push(classSums[k]!);
+    for (let k = 0; k < K; k++) classCounts.push(counts[k]!);
     return id;
   };
 
-  // Root totals.
-  {
-    const s = new Float64Array(K);
-    let c = 0;
-    for (let i = 0; i < nInBag; i++) {
-      const r = rows[i]!;
-      s[y[r]!]! += weight[r]!;
-      c += counts[r]!;
-    }
-    newNode(s, c);
+  const leftCounts = new Int32Array(K);
+  const rightCounts = new Int32Array(K);
+  for (let i = 0; i < nInBag; i++) {
+    const c = code[rows[i]!]!;
+    leftCounts[c & 255]! += c >>> 8;
   }
+  newNode(leftCounts); // root
 
-  // --- scratch buffers reused by every node --------------------------------------------------
+  // --- scratch buffers reused by every node ----------------------------------------------------
   let maxNb = 1;
   for (let f = 0; f < nBins.length; f++) maxNb = Math.max(maxNb, nBins[f]!);
-  const hist = new Float64Array(maxNb * K); // weighted class sums per bin; kept all-zero between uses
-  const histCount = new Float64Array(maxNb); // bootstrap-counted samples per bin
-  const leftSums = new Float64Array(K);
-  const rightSums = new Float64Array(K);
   const featPerm = Int32Array.from(candidateFeatures);
   const nCand = featPerm.length;
   const mtry = Math.max(1, Math.min(params.maxFeaturesPerSplit, nCand));
   const minLeaf = Math.max(1, params.minSamplesLeaf);
+  // Histograms of the features drawn for one node, built in one pass over the node's rows:
+  // hist[(j * maxNb + b) * K + k] = bootstrap count of class k in bin b of drawn feature j.
+  const hist = new Int32Array(mtry * maxNb * K);
+  const drawn = new Int32Array(mtry);
+  const nodeW = new Float64Array(K);
+  const leftW = new Float64Array(K);
 
   // Depth-first stack of pending nodes: (id, start, end, depth) over `rows`.
   const stack: number[] = [0, 0, nInBag, 0];
@@ -147,19 +148,22 @@ export function buildTree(
 
     const base = id * K;
     let W = 0;
+    let C = 0;
     let sumSqP = 0;
     for (let k = 0; k < K; k++) {
-      const s = sums[base + k]!;
-      W += s;
-      sumSqP += s * s;
+      const cnt = classCounts[base + k]!;
+      const w = cnt * classWeight[k]!;
+      nodeW[k] = w;
+      C += cnt;
+      W += w;
+      sumSqP += w * w;
     }
-    const C = numberSamples[id]!;
     const impurity = W > 0 ? 1 - sumSqP / (W * W) : 0;
     if (depth >= params.maxDepth || C < params.minSamplesSplit || C < 2 * minLeaf || impurity <= 1e-12) {
       continue; // leaf
     }
 
-    // --- best split over a random subset of features ----------------------------------------
+    // --- best split over randomly drawn features ----------------------------------------------
     // Proxy to maximise: sum_k L_k^2 / W_L + sum_k R_k^2 / W_R (equivalent to minimising the
     // weighted child Gini). Start just above the parent's value so zero-gain splits never win.
     const parentProxy = sumSqP / W;
@@ -167,110 +171,112 @@ export function buildTree(
     let bestFeature = -1;
     let bestLastLeftBin = -1;
     let bestThresholdBin = -1;
-    let visited = 0;
+    let nextCand = 0;
     let nonConstant = 0;
-    for (let i = 0; i < nCand; i++) {
-      // scikit-learn's rule: look at mtry features, more only while all seen so far were constant.
-      if (visited >= mtry && nonConstant > 0) break;
-      const j = i + rng.nextInt(nCand - i);
-      const f = featPerm[j]!;
-      featPerm[j] = featPerm[i]!;
-      featPerm[i] = f;
-      visited++;
+    // scikit-learn's rule: look at mtry features, and draw more (one at a time) only while every
+    // feature seen so far was constant in this node.
+    for (let batch = mtry; batch > 0 && nextCand < nCand && nonConstant === 0; batch = 1) {
+      let m = 0;
+      while (m < batch && nextCand < nCand) {
+        const j = nextCand + rng.nextInt(nCand - nextCand);
+        const f = featPerm[j]!;
+        featPerm[j] = featPerm[nextCand]!;
+        featPerm[nextCand++] = f;
+        drawn[m++] = f;
+      }
 
-      const off = f * nRows;
-      let minB = maxNb;
-      let maxB = -1;
+      // The hot loop: one pass over the node's rows fills all m histograms.
       for (let p = start; p < end; p++) {
         const r = rows[p]!;
-        const b = bins[off + r]!;
-        hist[b * K + y[r]!]! += weight[r]!;
-        histCount[b]! += counts[r]!;
-        if (b < minB) minB = b;
-        if (b > maxB) maxB = b;
+        const c = code[r]!;
+        const k = c & 255;
+        const cnt = c >>> 8;
+        const rowOff = r * P;
+        for (let j = 0; j < m; j++) hist[(j * maxNb + bins[rowOff + drawn[j]!]!) * K + k]! += cnt;
       }
-      if (minB === maxB) {
-        clearBins(hist, histCount, minB, maxB, K);
-        continue; // constant in this node
-      }
-      nonConstant++;
 
-      // Scan occupied bins left to right; a candidate lies between two consecutive occupied bins.
-      leftSums.fill(0);
-      let leftW = 0;
-      let leftC = 0;
-      let prev = -1;
-      for (let b = minB; b <= maxB; b++) {
-        const cb = histCount[b]!;
-        if (cb === 0) continue;
-        if (prev >= 0 && leftC >= minLeaf) {
-          const rightC = C - leftC;
-          if (rightC < minLeaf) break;
-          const rightW = W - leftW;
-          if (leftW > 0 && rightW > 0) {
-            let sqL = 0;
-            let sqR = 0;
-            for (let k = 0; k < K; k++) {
-              const l = leftSums[k]!;
-              const rr = sums[base + k]! - l;
-              sqL += l * l;
-              sqR += rr * rr;
-            }
-            const proxy = sqL / leftW + sqR / rightW;
-            if (proxy > bestProxy) {
-              bestProxy = proxy;
-              bestFeature = f;
-              bestLastLeftBin = prev;
-              // Empty bins between prev and b give the same partition; the middle threshold of
-              // that gap generalises better than hugging the left values.
-              bestThresholdBin = (prev + b - 1) >>> 1;
+      for (let j = 0; j < m; j++) {
+        const f = drawn[j]!;
+        const nb = nBins[f]!;
+        const h0 = j * maxNb * K;
+        // Scan bins left to right; a candidate lies between two consecutive occupied bins.
+        leftW.fill(0);
+        let wL = 0;
+        let cL = 0;
+        let prev = -1;
+        let occupied = 0;
+        for (let b = 0; b < nb; b++) {
+          let cb = 0;
+          for (let k = 0; k < K; k++) cb += hist[h0 + b * K + k]!;
+          if (cb === 0) continue;
+          occupied++;
+          if (prev >= 0 && cL >= minLeaf) {
+            if (C - cL < minLeaf) break;
+            const wR = W - wL;
+            if (wL > 0 && wR > 0) {
+              let sqL = 0;
+              let sqR = 0;
+              for (let k = 0; k < K; k++) {
+                const l = leftW[k]!;
+                const rr = nodeW[k]! - l;
+                sqL += l * l;
+                sqR += rr * rr;
+              }
+              const proxy = sqL / wL + sqR / wR;
+              if (proxy > bestProxy) {
+                bestProxy = proxy;
+                bestFeature = f;
+                bestLastLeftBin = prev;
+                // Empty bins between prev and b give the same partition; the middle threshold
+                // of that gap generalises better than hugging the left values.
+                bestThresholdBin = (prev + b - 1) >>> 1;
+              }
             }
           }
+          for (let k = 0; k < K; k++) {
+            const w = hist[h0 + b * K + k]! * classWeight[k]!;
+            leftW[k]! += w;
+            wL += w;
+          }
+          cL += cb;
+          prev = b;
         }
-        for (let k = 0; k < K; k++) {
-          const h = hist[b * K + k]!;
-          leftSums[k]! += h;
-          leftW += h;
-        }
-        leftC += cb;
-        prev = b;
+        // The `break` above only fires after two occupied bins, so occupied > 1 <=> not constant.
+        if (occupied > 1) nonConstant++;
+        hist.fill(0, h0, h0 + nb * K);
       }
-      clearBins(hist, histCount, minB, maxB, K);
     }
 
     if (bestFeature < 0) continue;
     const splitGain = (bestProxy - parentProxy) / W;
     if (!(splitGain > params.minGain)) continue;
 
-    // --- partition rows[start, end) in place and total the children exactly -----------------
-    const off = bestFeature * nRows;
-    leftSums.fill(0);
-    rightSums.fill(0);
-    let leftC = 0;
-    let rightC = 0;
+    // --- stable partition of rows[start, end), counting the children's classes ----------------
+    // Stable, so every node's rows stay in ascending row order: the hot loop's scattered reads of
+    // bins and code then move forward through memory, which the hardware prefetcher follows.
+    leftCounts.fill(0);
+    rightCounts.fill(0);
     let lo = start;
-    let hi = end - 1;
-    while (lo <= hi) {
-      const r = rows[lo]!;
-      if (bins[off + r]! <= bestLastLeftBin) {
-        leftSums[y[r]!]! += weight[r]!;
-        leftC += counts[r]!;
-        lo++;
+    let nRight = 0;
+    for (let p = start; p < end; p++) {
+      const r = rows[p]!;
+      const c = code[r]!;
+      if (bins[r * P + bestFeature]! <= bestLastLeftBin) {
+        leftCounts[c & 255]! += c >>> 8;
+        rows[lo++] = r;
       } else {
-        rightSums[y[r]!]! += weight[r]!;
-        rightC += counts[r]!;
-        rows[lo] = rows[hi]!;
-        rows[hi] = r;
-        hi--;
+        rightCounts[c & 255]! += c >>> 8;
+        rightRows[nRight++] = r;
       }
     }
+    rows.set(rightRows.subarray(0, nRight), lo);
 
     feature[id] = bestFeature;
     threshold[id] = thresholds[bestFeature]![bestThresholdBin]!;
     gain[id] = splitGain;
     importance[bestFeature]! += W * splitGain;
-    const l = newNode(leftSums, leftC);
-    const rgt = newNode(rightSums, rightC);
+    const l = newNode(leftCounts);
+    const rgt = newNode(rightCounts);
     left[id] = l;
     right[id] = rgt;
     // Right pushed first so the left subtree is grown first (deterministic node order).
@@ -280,10 +286,16 @@ export function buildTree(
 
   const nNodes = feature.length;
   const value = new Float64Array(nNodes * K);
+  const numberSamples = new Float64Array(nNodes);
   for (let id = 0; id < nNodes; id++) {
     let W = 0;
-    for (let k = 0; k < K; k++) W += sums[id * K + k]!;
-    for (let k = 0; k < K; k++) value[id * K + k] = W > 0 ? sums[id * K + k]! / W : 0;
+    let C = 0;
+    for (let k = 0; k < K; k++) {
+      C += classCounts[id * K + k]!;
+      W += classCounts[id * K + k]! * classWeight[k]!;
+    }
+    numberSamples[id] = C;
+    for (let k = 0; k < K; k++) value[id * K + k] = W > 0 ? (classCounts[id * K + k]! * classWeight[k]!) / W : 0;
   }
   return {
     nNodes,
@@ -293,15 +305,10 @@ export function buildTree(
     left: Int32Array.from(left),
     right: Int32Array.from(right),
     gain: Float64Array.from(gain),
-    numberSamples: Float64Array.from(numberSamples),
+    numberSamples,
     value,
     importance,
   };
-}
-
-function clearBins(hist: Float64Array, histCount: Float64Array, minB: number, maxB: number, K: number): void {
-  hist.fill(0, minB * K, (maxB + 1) * K);
-  histCount.fill(0, minB, maxB + 1);
 }
 
 /** Buffers of a FlatTree, for postMessage transfer lists. */
