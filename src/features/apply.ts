@@ -37,34 +37,53 @@ export function applyEvent(state: CustomerState, event: ChurnEvent): CustomerSta
     throw new Error(`event ${event.eventId} is for customer "${event.customerId}", not "${state.customerId}"`);
   }
   const at = instantMs(event.occurredAt);
-  const next: CustomerState = {
-    ...state,
-    eventCount: state.eventCount + 1,
-    firstSeenAt: minOf(state.firstSeenAt, at),
-    lastEventAt: maxOf(state.lastEventAt, at),
-  };
+  let { signedUpAt, profile, profileStamps, cancelledAt, purchases, refunds, tickets, surveys } = state;
 
   switch (event.type) {
     case "purchase":
-      return { ...next, purchases: addPurchase(state.purchases, at, toCents(event.amount)) };
-    case "refund": {
-      const r = state.refunds;
-      return {
-        ...next,
-        refunds: { count: r.count + 1, amountCents: r.amountCents + toCents(event.amount), lastAt: maxOf(r.lastAt, at) },
-      };
-    }
+      purchases = addPurchase(purchases, at, toCents(event.amount));
+      break;
+    case "refund":
+      refunds = { count: refunds.count + 1, amountCents: refunds.amountCents + toCents(event.amount), lastAt: maxOf(refunds.lastAt, at) };
+      break;
     case "support_ticket_opened":
-      return { ...next, tickets: ticketOpened(state.tickets, event, at) };
+      tickets = ticketOpened(tickets, event, at);
+      break;
     case "support_ticket_resolved":
-      return { ...next, tickets: ticketResolved(state.tickets, event, at) };
+      tickets = ticketResolved(tickets, event, at);
+      break;
     case "survey_response":
-      return { ...next, surveys: addSurvey(state.surveys, event, at) };
-    case "customer_profile":
-      return applyProfile(next, event, at);
+      surveys = addSurvey(surveys, event, at);
+      break;
+    case "customer_profile": {
+      const p = applyProfile(state, event, at);
+      signedUpAt = p.signedUpAt;
+      profile = p.profile;
+      profileStamps = p.profileStamps;
+      break;
+    }
     case "cancellation":
-      return { ...next, cancelledAt: maxOf(state.cancelledAt, at) };
+      cancelledAt = maxOf(cancelledAt, at);
+      break;
   }
+
+  // One literal in emptyState's key order rather than object spreads: about twice as fast on the
+  // ingest path, and every state keeps the same shape (and the same JSON key order).
+  return {
+    stateVersion: state.stateVersion,
+    customerId: state.customerId,
+    eventCount: state.eventCount + 1,
+    firstSeenAt: minOf(state.firstSeenAt, at),
+    lastEventAt: maxOf(state.lastEventAt, at),
+    signedUpAt,
+    profile,
+    profileStamps,
+    cancelledAt,
+    purchases,
+    refunds,
+    tickets,
+    surveys,
+  };
 }
 
 /**
@@ -101,14 +120,15 @@ function isHighPriority(priority: SupportTicketOpenedEvent["priority"]): boolean
 
 function ticketOpened(t: TicketFacts, e: SupportTicketOpenedEvent, at: number): TicketFacts {
   const high = isHighPriority(e.priority);
-  const base: TicketFacts = {
-    ...t,
+  const counted: TicketCounters = {
     opened: t.opened + 1,
+    resolved: t.resolved,
     highPriority: t.highPriority + (high ? 1 : 0),
+    slaBreaches: t.slaBreaches,
     lastContactAt: maxOf(t.lastContactAt, at),
     openedDays: addToDayBuckets(t.openedDays, utcDay(at), high ? 1 : 0, TICKET_DAYS_KEPT),
   };
-  return mergeHalf(base, {
+  return mergeHalf(t, counted, {
     ticketId: e.ticketId,
     openedAt: at,
     resolvedAt: null,
@@ -117,13 +137,15 @@ function ticketOpened(t: TicketFacts, e: SupportTicketOpenedEvent, at: number): 
 }
 
 function ticketResolved(t: TicketFacts, e: SupportTicketResolvedEvent, at: number): TicketFacts {
-  const base: TicketFacts = {
-    ...t,
+  const counted: TicketCounters = {
+    opened: t.opened,
     resolved: t.resolved + 1,
+    highPriority: t.highPriority,
     slaBreaches: t.slaBreaches + (e.slaBreached ? 1 : 0),
     lastContactAt: maxOf(t.lastContactAt, at),
+    openedDays: t.openedDays,
   };
-  return mergeHalf(base, {
+  return mergeHalf(t, counted, {
     ticketId: e.ticketId,
     openedAt: null,
     resolvedAt: at,
@@ -139,7 +161,7 @@ function ticketResolved(t: TicketFacts, e: SupportTicketResolvedEvent, at: numbe
  * Assumes one opened and one resolved event per ticketId (the contract has no reopen). A second
  * opened for an already closed ticket starts a new half; it is counted, not hidden.
  */
-function mergeHalf(t: TicketFacts, half: PendingTicket): TicketFacts {
+function mergeHalf(t: TicketFacts, c: TicketCounters, half: PendingTicket): TicketFacts {
   const pending = t.pending;
   let lo = 0;
   let hi = pending.length;
@@ -152,7 +174,7 @@ function mergeHalf(t: TicketFacts, half: PendingTicket): TicketFacts {
   if (found === undefined || found.ticketId !== half.ticketId) {
     const next = pending.slice();
     next.splice(lo, 0, half);
-    return { ...t, pending: next.length > MAX_PENDING_TICKETS ? dropOldest(next) : next };
+    return tickets(c, t, next.length > MAX_PENDING_TICKETS ? dropOldest(next) : next);
   }
 
   const merged: PendingTicket = {
@@ -164,17 +186,38 @@ function mergeHalf(t: TicketFacts, half: PendingTicket): TicketFacts {
   const next = pending.slice();
   if (merged.openedAt !== null && merged.resolvedAt !== null) {
     next.splice(lo, 1);
-    return {
-      ...t,
-      pending: next,
+    return tickets(c, {
       closed: t.closed + 1,
       // Clamped: a resolution stamped before its opening (clock skew) is an instant fix, not a negative one.
       closedResolutionMs: t.closedResolutionMs + Math.max(0, merged.resolvedAt - merged.openedAt),
       closedEscalated: t.closedEscalated + (merged.escalated ? 1 : 0),
-    };
+    }, next);
   }
   next[lo] = merged;
-  return { ...t, pending: next };
+  return tickets(c, t, next);
+}
+
+/** The per-event ticket counters, updated before the halves are matched. */
+type TicketCounters = Pick<
+  TicketFacts,
+  "opened" | "resolved" | "highPriority" | "slaBreaches" | "lastContactAt" | "openedDays"
+>;
+type ClosedTickets = Pick<TicketFacts, "closed" | "closedResolutionMs" | "closedEscalated">;
+
+/** One literal in emptyState's key order (see applyEvent). */
+function tickets(c: TicketCounters, closed: ClosedTickets, pending: readonly PendingTicket[]): TicketFacts {
+  return {
+    opened: c.opened,
+    resolved: c.resolved,
+    highPriority: c.highPriority,
+    slaBreaches: c.slaBreaches,
+    closed: closed.closed,
+    closedResolutionMs: closed.closedResolutionMs,
+    closedEscalated: closed.closedEscalated,
+    lastContactAt: c.lastContactAt,
+    pending,
+    openedDays: c.openedDays,
+  };
 }
 
 /** Drops the half-ticket with the earliest known instant (ties: smallest ticketId), a deterministic choice. */
@@ -210,28 +253,32 @@ function addSurvey(s: SurveyFacts, e: SurveyResponseEvent, at: number): SurveyFa
 }
 
 /** Last writer wins per field, by (occurredAt, eventId): a later event that omits a field keeps the old value. */
-function applyProfile(state: CustomerState, e: CustomerProfileEvent, at: number): CustomerState {
+function applyProfile(
+  state: CustomerState,
+  e: CustomerProfileEvent,
+  at: number,
+): Pick<CustomerState, "signedUpAt" | "profile" | "profileStamps"> {
   const stamp: Stamp = { at, eventId: e.eventId };
   const stamps = state.profileStamps;
   const profile: { -readonly [K in keyof Profile]: Profile[K] } = { ...state.profile };
-  const nextStamps: { -readonly [K in keyof ProfileStamps]: ProfileStamps[K] } = { ...stamps };
+  const profileStamps: { -readonly [K in keyof ProfileStamps]: ProfileStamps[K] } = { ...stamps };
   let signedUpAt = state.signedUpAt;
 
   if (e.email !== undefined && isNewer(stamp, stamps.email)) {
     profile.email = e.email;
-    nextStamps.email = stamp;
+    profileStamps.email = stamp;
   }
   if (e.name !== undefined && isNewer(stamp, stamps.name)) {
     profile.name = e.name;
-    nextStamps.name = stamp;
+    profileStamps.name = stamp;
   }
   if (e.locale !== undefined && isNewer(stamp, stamps.locale)) {
     profile.locale = e.locale;
-    nextStamps.locale = stamp;
+    profileStamps.locale = stamp;
   }
   if (e.signedUpAt !== undefined && isNewer(stamp, stamps.signedUpAt)) {
     signedUpAt = instantMs(e.signedUpAt);
-    nextStamps.signedUpAt = stamp;
+    profileStamps.signedUpAt = stamp;
   }
-  return { ...state, profile, profileStamps: nextStamps, signedUpAt };
+  return { signedUpAt, profile, profileStamps };
 }

@@ -56,22 +56,27 @@ export function addToDayBuckets(
 }
 
 /**
- * Count and sum of the buckets whose day is after `fromDayExclusive` and at most `toDayInclusive`.
- * Windows are whole UTC days: "last 30 days at asOf" = days (asOfDay - 30, asOfDay].
+ * Count and sum of the buckets in each window (today - spans[k], today], in one pass from the
+ * newest bucket. Windows are whole UTC days: "last 30 days at asOf" = days (asOfDay - 30, asOfDay].
+ * Buckets after `today` are left out (a state should not hold them; see vector.ts). `spans` ascending.
  */
-export function sumDays(
+export function windowSums(
   buckets: readonly DayBucket[],
-  fromDayExclusive: number,
-  toDayInclusive: number,
-): { count: number; sum: number } {
-  let count = 0;
-  let sum = 0;
+  today: number,
+  spans: readonly number[],
+): { counts: number[]; sums: number[] } {
+  const counts = spans.map(() => 0);
+  const sums = spans.map(() => 0);
+  const widest = spans[spans.length - 1] ?? 0;
   for (let i = buckets.length - 1; i >= 0; i--) {
     const b = buckets[i] as DayBucket;
-    if (b[0] <= fromDayExclusive) break;
-    if (b[0] > toDayInclusive) continue;
-    count += b[1];
-    sum += b[2];
+    const age = today - b[0];
+    if (age < 0) continue;
+    if (age >= widest) break;
+    for (let k = spans.length - 1; k >= 0 && age < (spans[k] as number); k--) {
+      counts[k] = (counts[k] as number) + b[1];
+      sums[k] = (sums[k] as number) + b[2];
+    }
   }
-  return { count, sum };
+  return { counts, sums };
 }

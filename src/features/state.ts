@@ -10,7 +10,10 @@
  * - Events arrive late and out of order, so every field is an order-independent fold: counters and
  *   integer sums (commutative and exact), min/max, top-K of a multiset, "latest wins" decided by
  *   (occurredAt, eventId) rather than by arrival, and ticket halves matched by ticketId whichever
- *   comes first. Applying the same events in any order gives a deep-equal state.
+ *   comes first. Applying the same events in any order gives a deep-equal state (and the same
+ *   JSON text). One documented limit: ticket halves are matched only while at most
+ *   MAX_PENDING_TICKETS tickets are half-seen at once; beyond that the oldest half is dropped
+ *   (lifetime ticket counters stay exact, pairing-based values may then depend on order).
  */
 
 /** How many most recent purchase instants are kept for the inter-purchase interval features. */

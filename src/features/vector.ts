@@ -12,15 +12,18 @@
  * Silence is the main churn signal: the same state scored later gives larger recencies and
  * emptier windows, which is why the rescoring job needs no new events.
  */
-import { sumDays } from "./bounded.js";
+import { windowSums } from "./bounded.js";
 import { FEATURE_NAMES, type FeatureName } from "./names.js";
-import type { CustomerState, Stamped } from "./state.js";
+import { emptyState, type CustomerState, type Stamped } from "./state.js";
 import { asOfMs, DAY_MS, daysSince, HOUR_MS, utcDay } from "./time.js";
 
 export { FEATURE_DESCRIPTIONS, FEATURE_NAMES, FEATURE_SET_VERSION, type FeatureName } from "./names.js";
 
 /** Sentinel for "does not exist yet" where the natural range is >= 0. */
 export const MISSING = -1;
+
+const PURCHASE_SPANS = [30, 90, 180] as const;
+const TICKET_SPANS = [14, 30, 90] as const;
 
 export function featureRecord(state: CustomerState, asOf: Date | number): Record<FeatureName, number> {
   const now = asOfMs(asOf);
@@ -36,15 +39,13 @@ export function featureRecord(state: CustomerState, asOf: Date | number): Record
         ? state.signedUpAt
         : Math.min(state.signedUpAt, state.firstSeenAt);
   const tenure = tenureStart === null ? 0 : daysSince(tenureStart, now);
-  // "Never happened" reads as "not since we have known them": the longest recency possible.
-  const since = (at: number | null): number => (at === null ? tenure : daysSince(at, now));
-
-  const recency = since(p.lastAt);
+  const recency = since(p.lastAt, now, tenure);
   const intervals = intervalStats(p.recentAt);
 
-  const p30 = sumDays(p.days, today - 30, today);
-  const p90 = sumDays(p.days, today - 90, today);
-  const pPrev90 = sumDays(p.days, today - 180, today - 90);
+  // [30, 90, 180] days; "the 90 before the last 90" = 180 minus 90.
+  const pw = windowSums(p.days, today, PURCHASE_SPANS);
+  const [p30 = 0, p90 = 0, p180 = 0] = pw.counts;
+  const [s30 = 0, s90 = 0, s180 = 0] = pw.sums;
 
   let openTickets = 0;
   let oldestOpenAt: number | null = null;
@@ -58,11 +59,12 @@ export function featureRecord(state: CustomerState, asOf: Date | number): Record
       if (oldestOpenAt === null || pt.openedAt < oldestOpenAt) oldestOpenAt = pt.openedAt;
     }
   }
-  const t90 = sumDays(t.openedDays, today - 90, today);
+  const tw = windowSums(t.openedDays, today, TICKET_SPANS);
+  const [t14 = 0, t30 = 0, t90 = 0] = tw.counts;
 
   return {
     tenure_days: tenure,
-    days_since_last_event: since(state.lastEventAt),
+    days_since_last_event: since(state.lastEventAt, now, tenure),
     purchase_count: p.count,
     total_spend: p.spendCents / 100,
     avg_order_value: p.count === 0 ? 0 : p.spendCents / p.count / 100,
@@ -72,27 +74,27 @@ export function featureRecord(state: CustomerState, asOf: Date | number): Record
     std_days_between_purchases: intervals.stdDays,
     // Floor of one day: two orders minutes apart must not make any silence look infinitely overdue.
     recency_vs_interval: intervals.meanDays === MISSING ? MISSING : recency / Math.max(intervals.meanDays, 1),
-    purchases_30d: p30.count,
-    spend_30d: p30.sum / 100,
-    purchases_90d: p90.count,
-    spend_90d: p90.sum / 100,
-    purchase_trend_90d: trend(p90.count, pPrev90.count),
-    spend_trend_90d: trend(p90.sum, pPrev90.sum),
+    purchases_30d: p30,
+    spend_30d: s30 / 100,
+    purchases_90d: p90,
+    spend_90d: s90 / 100,
+    purchase_trend_90d: trend(p90, p180 - p90),
+    spend_trend_90d: trend(s90, s180 - s90),
     refund_count: state.refunds.count,
     refund_amount: state.refunds.amountCents / 100,
     refund_ratio: refundRatio(state.refunds.amountCents, p.spendCents),
     tickets_total: t.opened + orphanResolutions,
     tickets_open: openTickets,
     oldest_open_ticket_days: oldestOpenAt === null ? 0 : daysSince(oldestOpenAt, now),
-    tickets_14d: sumDays(t.openedDays, today - 14, today).count,
-    tickets_30d: sumDays(t.openedDays, today - 30, today).count,
-    tickets_90d: t90.count,
+    tickets_14d: t14,
+    tickets_30d: t30,
+    tickets_90d: t90,
     high_priority_tickets: t.highPriority,
-    high_priority_tickets_90d: t90.sum,
+    high_priority_tickets_90d: tw.sums[2] ?? 0,
     escalated_tickets: t.closedEscalated + pendingEscalated,
     sla_breaches: t.slaBreaches,
     mean_resolution_hours: t.closed === 0 ? MISSING : t.closedResolutionMs / t.closed / HOUR_MS,
-    days_since_last_support_contact: since(t.lastContactAt),
+    days_since_last_support_contact: since(t.lastContactAt, now, tenure),
     has_nps: s.nps === null ? 0 : 1,
     last_nps: valueOr(s.nps),
     nps_category: s.nps === null ? 0 : npsCategory(s.nps.value),
@@ -100,7 +102,7 @@ export function featureRecord(state: CustomerState, asOf: Date | number): Record
     last_csat: valueOr(s.csat),
     has_ces: s.ces === null ? 0 : 1,
     last_ces: valueOr(s.ces),
-    days_since_last_survey: since(s.lastAt),
+    days_since_last_survey: since(s.lastAt, now, tenure),
   };
 }
 
@@ -110,15 +112,31 @@ export function featureRecord(state: CustomerState, asOf: Date | number): Record
  * Throws on a non-finite value, naming the feature, rather than handing NaN to the model.
  */
 export function featureVector(state: CustomerState, asOf: Date | number): number[] {
-  const record = featureRecord(state, asOf);
-  const out = new Array<number>(FEATURE_NAMES.length);
-  for (let i = 0; i < FEATURE_NAMES.length; i++) {
-    const name = FEATURE_NAMES[i] as FeatureName;
-    const v = record[name];
-    if (!Number.isFinite(v)) throw new Error(`feature ${name} is ${v} for customer ${state.customerId}`);
-    out[i] = v;
+  // Object.values in the record's literal order: no per-name lookups (half the cost of this
+  // function). assertRecordOrder below proves at load time that this order is FEATURE_NAMES.
+  const out = Object.values(featureRecord(state, asOf));
+  for (let i = 0; i < out.length; i++) {
+    const v = out[i] as number;
+    if (!Number.isFinite(v)) throw new Error(`feature ${NAMES[i]} is ${v} for customer ${state.customerId}`);
   }
   return out;
+}
+
+// A module-local copy: read through an import binding on every loop step, it costs a getter call under tsx.
+const NAMES: readonly FeatureName[] = FEATURE_NAMES;
+
+/** Fails at import, not at scoring, if someone reorders featureRecord's literal or FEATURE_NAMES alone. */
+function assertRecordOrder(): void {
+  const keys = Object.keys(featureRecord(emptyState("order-check"), 0));
+  if (keys.length !== NAMES.length || keys.some((k, i) => k !== NAMES[i])) {
+    throw new Error(`featureRecord keys are not in FEATURE_NAMES order: ${keys.join(",")}`);
+  }
+}
+assertRecordOrder();
+
+/** "Never happened" reads as "not since we have known them": the longest recency possible. */
+function since(at: number | null, now: number, tenure: number): number {
+  return at === null ? tenure : daysSince(at, now);
 }
 
 /** -1 detractor (0-6), 0 passive (7-8), 1 promoter (9-10): the NPS definition's buckets. */
