@@ -2,6 +2,7 @@
  * Feature values on small hand-made histories, one concern per test. Times are at noon UTC so
  * that day windows (whole UTC days ending on asOf's day) have no boundary ambiguity.
  */
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { ChurnEvent } from "../src/events/schema.js";
 import { EVENT_EXAMPLES } from "../src/events/examples.js";
@@ -70,6 +71,9 @@ describe("feature set", () => {
     expect(FEATURE_NAMES.length).toBeGreaterThanOrEqual(30);
     expect(FEATURE_NAMES.length).toBeLessThanOrEqual(40);
     expect(FEATURE_SET_VERSION).toMatch(/^fs-1-[0-9a-f]{8}$/);
+    // Reproducible outside the code (e.g. by a training script in another language).
+    const hash = createHash("sha256").update(FEATURE_NAMES.join(",")).digest("hex").slice(0, 8);
+    expect(FEATURE_SET_VERSION).toBe(`fs-1-${hash}`);
   });
 
   it("gives a finite vector of the right length for an empty state (sentinels, no NaN)", () => {
@@ -296,6 +300,7 @@ describe("surveys", () => {
       expect(r.nps_category).toBe(-1);
       expect(r.has_nps).toBe(1);
       expect(r.last_csat).toBe(2);
+      expect(r.has_csat).toBe(1);
       expect(r.has_ces).toBe(0);
       expect(r.last_ces).toBe(-1);
       expect(r.days_since_last_survey).toBe(4);
@@ -330,7 +335,10 @@ describe("profile, tenure and lifecycle facts", () => {
     const s = fold([purchase(T0), profile(T0 + DAY, { signedUpAt: iso(T0 - 100 * DAY) })]);
     expect(s.signedUpAt).toBe(T0 - 100 * DAY);
     expect(s.firstSeenAt).toBe(T0);
-    expect(featureRecord(s, T0 + 10 * DAY).tenure_days).toBe(110);
+    const r = featureRecord(s, T0 + 10 * DAY);
+    expect(r.tenure_days).toBe(110);
+    expect(r.days_since_last_event).toBe(9);
+    expect(r.days_since_last_purchase).toBe(10);
   });
 
   it("keeps non-feature facts for later stages from the contract examples", () => {
