@@ -1,0 +1,129 @@
+/**
+ * Immediate alerts: a customer of a segment with `alert: true` whose risk level just became
+ * high. The scoring job knows the level before and after each rescoring and passes the changes
+ * in (call it in the scoring transaction, with its client, so a crash cannot lose a crossing).
+ *
+ * Rate limit: at most `ratePerHour` alert messages per recipient per rolling hour, counted from
+ * outbox_message rows of kind 'alert' and 'alert-summary'. When the new crossings exceed what is
+ * left, the highest value-at-risk customers get individual alerts and the rest are FOLDED INTO
+ * ONE SUMMARY alert, which uses the last slot; with no slot left at all they are DEFERRED TO THE
+ * DIGEST (nothing is sent now: they are high risk, so the next digest lists them unless the team
+ * saw them at high level within the cooldown). Inboxes stay readable during a mass event (an
+ * outage making hundreds of customers high risk at once) without losing anyone.
+ */
+import { createHash } from "node:crypto";
+import type pg from "pg";
+import type { Logger } from "../log.js";
+import { rankCustomers } from "./customer.js";
+import { enqueueMessage, isEnqueued } from "./outbox.js";
+import { renderAlert, renderAlertSummary } from "./render-alert.js";
+import { loadCandidates, type Candidate } from "./select.js";
+import { matchesSegment, type Segment } from "./segments.js";
+
+export interface RiskChange {
+  customerId: string;
+  /** Level before this rescoring; null for a customer scored for the first time. */
+  previousLevel: string | null;
+  previousScore: number | null;
+}
+
+/** The alert trigger: high now, not high before (a first score of high counts). */
+export function crossedIntoHigh(previousLevel: string | null, currentLevel: string): boolean {
+  return currentLevel === "high" && previousLevel !== "high";
+}
+
+export interface EnqueueAlertsOptions {
+  segments: readonly Segment[];
+  changes: readonly RiskChange[];
+  now: Date;
+  from: string;
+  baseCurrency: string;
+  /** ALERT_RATE_PER_HOUR: alert messages per recipient per rolling hour. */
+  ratePerHour: number;
+  crmLinkTemplate?: string | null;
+  logger?: Logger;
+}
+
+export interface AlertRunResult {
+  segment: string;
+  /** Individual alerts enqueued. */
+  alerted: string[];
+  /** Customers folded into the one summary alert. */
+  summarised: string[];
+  /** Over the limit with no slot left: they go to the next digest instead. */
+  deferred: string[];
+  /** Crossings alerted before (same customer, same scoring). */
+  duplicates: number;
+}
+
+type Db = pg.Pool | pg.PoolClient;
+
+function alertKey(segmentId: string, c: Candidate): string {
+  return `alert:${segmentId}:${c.customerId}:${c.scoredAt.toISOString()}`;
+}
+
+async function sentInLastHour(db: Db, recipients: readonly string[], now: Date): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `select coalesce(max(n), 0)::int as n from (
+       select r, count(*) as n
+         from outbox_message, unnest(recipients) as r
+        where kind in ('alert', 'alert-summary') and created_at > $1::timestamptz - interval '1 hour' and created_at <= $1
+          and lower(r) = any($2::text[])
+        group by r) per_recipient`,
+    [now, recipients.map((r) => r.toLowerCase())],
+  );
+  return rows[0]!.n;
+}
+
+export async function enqueueAlerts(db: Db, opts: EnqueueAlertsOptions): Promise<AlertRunResult[]> {
+  const alertSegments = opts.segments.filter((s) => s.alert);
+  const crossing = new Map(opts.changes.filter((c) => c.previousLevel !== "high").map((c) => [c.customerId, c]));
+  if (alertSegments.length === 0 || crossing.size === 0) return [];
+  const current = (await loadCandidates(db, [...crossing.keys()], opts.now))
+    .filter((c) => crossedIntoHigh(crossing.get(c.customerId)?.previousLevel ?? null, c.riskLevel))
+    .map((c) => ({ ...c, previousScore: crossing.get(c.customerId)?.previousScore ?? null }));
+
+  const results: AlertRunResult[] = [];
+  for (const segment of alertSegments) {
+    const result: AlertRunResult = { segment: segment.id, alerted: [], summarised: [], deferred: [], duplicates: 0 };
+    results.push(result);
+    const members: Candidate[] = [];
+    for (const c of rankCustomers(current.filter((c) => matchesSegment(c, segment.when)))) {
+      if (await isEnqueued(db, alertKey(segment.id, c))) result.duplicates++;
+      else members.push(c);
+    }
+    if (members.length === 0) continue;
+
+    const left = Math.max(0, opts.ratePerHour - (await sentInLastHour(db, segment.recipients, opts.now)));
+    const individual = members.length <= left ? members : members.slice(0, Math.max(0, left - 1));
+    const rest = members.slice(individual.length);
+    const input = { segment, baseCurrency: opts.baseCurrency, crmLinkTemplate: opts.crmLinkTemplate ?? null };
+
+    for (const c of individual) {
+      const r = renderAlert(c, input);
+      const res = await enqueueMessage(db, {
+        kind: "alert", dedupeKey: alertKey(segment.id, c), from: opts.from, to: segment.recipients,
+        subject: r.subject, text: r.text, html: r.html, date: opts.now,
+      });
+      if (res.enqueued) result.alerted.push(c.customerId);
+      else result.duplicates++;
+    }
+    if (rest.length > 0 && left > 0) {
+      const ids = rest.map((c) => `${c.customerId}@${c.scoredAt.toISOString()}`).sort().join(",");
+      const r = renderAlertSummary(rest, input);
+      const res = await enqueueMessage(db, {
+        kind: "alert-summary",
+        dedupeKey: `alert-summary:${segment.id}:${createHash("sha256").update(ids).digest("hex").slice(0, 32)}`,
+        from: opts.from, to: segment.recipients, subject: r.subject, text: r.text, html: r.html, date: opts.now,
+      });
+      if (res.enqueued) result.summarised.push(...rest.map((c) => c.customerId));
+    } else if (rest.length > 0) {
+      result.deferred.push(...rest.map((c) => c.customerId));
+    }
+    opts.logger?.[result.deferred.length ? "warn" : "info"](
+      { segment: segment.id, alerted: result.alerted.length, summarised: result.summarised.length, deferred: result.deferred.length },
+      result.deferred.length ? "alerts: hourly limit reached, deferred to the digest" : "alerts: enqueued",
+    );
+  }
+  return results;
+}

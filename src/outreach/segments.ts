@@ -1,0 +1,174 @@
+/**
+ * Outreach segments: who goes into which retention team's digest. Read from a YAML or JSON file
+ * (SEGMENTS_FILE, default examples/segments.yaml) and validated once at start, so a typo in a
+ * feature name or an address stops the worker with a message naming the file, the segment and
+ * the field, instead of silently sending an empty digest every morning.
+ */
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { FEATURE_NAMES } from "../features/names.js";
+
+export const DEFAULT_SEGMENTS_FILE = fileURLToPath(new URL("../../examples/segments.yaml", import.meta.url));
+
+export const RISK_LEVELS = ["low", "medium", "high"] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];
+
+const KNOWN_FEATURES = new Set<string>(FEATURE_NAMES);
+
+const bound = z.number({ error: "a number" }).finite();
+const featureCondition = z
+  .object({ lt: bound, lte: bound, gt: bound, gte: bound, eq: bound, ne: bound })
+  .partial()
+  .strict()
+  .refine((c) => Object.keys(c).length > 0, { message: "at least one of lt, lte, gt, gte, eq, ne" });
+
+export type FeatureCondition = z.infer<typeof featureCondition>;
+
+const probability = z.number({ error: "a number from 0 to 1" }).min(0, "a number from 0 to 1").max(1, "a number from 0 to 1");
+
+const conditions = z
+  .object({
+    minScore: probability.optional(),
+    maxScore: probability.optional(),
+    riskLevels: z.array(z.enum(RISK_LEVELS, { error: `one of ${RISK_LEVELS.join(", ")}` })).min(1).optional(),
+    minValue: z.number({ error: "a number" }).nonnegative().optional(),
+    // Feature names are checked in parseSegments: zod skips a record's refinements once any
+    // value fails, and a misspelt name must be reported even then.
+    features: z
+      .record(z.string(), featureCondition)
+      .optional(),
+  })
+  .strict()
+  .refine((w) => w.minScore === undefined || w.maxScore === undefined || w.minScore <= w.maxScore, {
+    message: "minScore must not exceed maxScore",
+  });
+
+const crmLinkTemplate = z
+  .string()
+  .regex(/^https?:\/\/\S+$/, "an http(s) URL")
+  .refine((t) => t.includes("{customerId}"), { message: 'must contain "{customerId}"' });
+
+const segmentSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lower-case letters, digits, - and _ (it appears in dedupe keys and file names)"),
+    name: z.string().trim().min(1, "a non-empty name").max(120),
+    description: z.string().max(1000).default(""),
+    when: conditions.default({}),
+    recipients: z.array(z.email({ error: "an e-mail address" })).min(1, "at least one e-mail address"),
+    action: z.string().trim().min(1, "a suggested action for the team").max(2000),
+    alert: z.boolean().default(false),
+    /** Rows in the e-mail body; the CSV attachment always holds the whole segment. */
+    maxRows: z.number().int().min(1).max(1000).default(25),
+    crmLinkTemplate: crmLinkTemplate.optional(),
+  })
+  .strict();
+
+export type Segment = z.output<typeof segmentSchema>;
+export type SegmentConditions = Segment["when"];
+
+const fileSchema = z
+  .object({ segments: z.array(segmentSchema).min(1, "at least one segment") })
+  .strict()
+  .superRefine((f, ctx) => {
+    const seen = new Set<string>();
+    f.segments.forEach((s, i) => {
+      if (seen.has(s.id)) ctx.addIssue({ code: "custom", path: ["segments", i, "id"], message: `duplicate segment id "${s.id}"` });
+      seen.add(s.id);
+    });
+  });
+
+export class SegmentsConfigError extends Error {
+  constructor(public readonly file: string, public readonly problems: string[]) {
+    super(`invalid segments file ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "SegmentsConfigError";
+  }
+}
+
+/** Validates already-parsed data; `file` only names the source in errors. */
+export function parseSegments(data: unknown, file = "(segments)"): Segment[] {
+  // A bare list is accepted too: the `segments:` wrapper leaves room for file-wide settings later.
+  const input = Array.isArray(data) ? { segments: data } : data;
+  const rawSegments = (input as { segments?: unknown } | null)?.segments;
+  const label = (index: number): string => {
+    const raw = Array.isArray(rawSegments) ? (rawSegments[index] as { id?: unknown } | undefined) : undefined;
+    return typeof raw?.id === "string" ? `segment "${raw.id}"` : `segment #${index + 1}`;
+  };
+  const problems: string[] = [];
+  const parsed = fileSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const [top, index, ...rest] = issue.path;
+      if (top === "segments" && typeof index === "number") {
+        problems.push(`${label(index)}: ${rest.length ? rest.map(String).join(".") : "(segment)"}: ${issue.message}`);
+      } else {
+        problems.push(`${issue.path.map(String).join(".") || "(file)"}: ${issue.message}`);
+      }
+    }
+  }
+  if (Array.isArray(rawSegments)) {
+    rawSegments.forEach((raw, index) => {
+      const features = (raw as { when?: { features?: unknown } } | null)?.when?.features;
+      if (typeof features !== "object" || features === null) return;
+      for (const name of Object.keys(features)) {
+        if (!KNOWN_FEATURES.has(name)) {
+          problems.push(`${label(index)}: when.features.${name}: unknown feature "${name}"; known features: ${FEATURE_NAMES.join(", ")}`);
+        }
+      }
+    });
+  }
+  if (problems.length > 0 || !parsed.success) throw new SegmentsConfigError(file, problems);
+  return parsed.data.segments;
+}
+
+/** Reads and validates a YAML or JSON segments file (YAML is a superset of JSON, so one parser serves both). */
+export async function loadSegments(file = DEFAULT_SEGMENTS_FILE): Promise<Segment[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new SegmentsConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) throw new SegmentsConfigError(file, doc.errors.map((e) => e.message));
+  return parseSegments(doc.toJS(), file);
+}
+
+/** What segment membership is decided on: the latest score and the current feature values. */
+export interface SegmentCandidate {
+  score: number;
+  riskLevel: string;
+  value: number;
+  features: Readonly<Record<string, number>>;
+}
+
+export function matchesFeature(value: number | undefined, c: FeatureCondition): boolean {
+  // A feature the customer has no value for matches nothing: "unknown" must not look like "0 breaches".
+  if (value === undefined || !Number.isFinite(value)) return false;
+  return (
+    (c.lt === undefined || value < c.lt) &&
+    (c.lte === undefined || value <= c.lte) &&
+    (c.gt === undefined || value > c.gt) &&
+    (c.gte === undefined || value >= c.gte) &&
+    (c.eq === undefined || value === c.eq) &&
+    (c.ne === undefined || value !== c.ne)
+  );
+}
+
+/** All conditions must hold (AND); a segment with no conditions takes every scored customer. */
+export function matchesSegment(customer: SegmentCandidate, when: SegmentConditions): boolean {
+  if (when.minScore !== undefined && customer.score < when.minScore) return false;
+  if (when.maxScore !== undefined && customer.score > when.maxScore) return false;
+  if (when.riskLevels !== undefined && !(when.riskLevels as readonly string[]).includes(customer.riskLevel)) return false;
+  if (when.minValue !== undefined && customer.value < when.minValue) return false;
+  for (const [name, c] of Object.entries(when.features ?? {})) {
+    if (!matchesFeature(customer.features[name], c)) return false;
+  }
+  return true;
+}
+
+/** Ids of the segments the customer belongs to, in file order. A customer may be in several. */
+export function segmentsFor(customer: SegmentCandidate, segments: readonly Segment[]): string[] {
+  return segments.filter((s) => matchesSegment(customer, s.when)).map((s) => s.id);
+}

@@ -1,0 +1,155 @@
+/**
+ * Who goes into a segment's digest: customer_score rows, their current features (from
+ * customer_state, at `now`, so silence counts) and profile, the segment's rule, and the cooldown.
+ *
+ * Membership is decided here from the segments file rather than read from customer_score.segments,
+ * so a digest follows the file the worker runs with even before the next rescoring.
+ */
+import type pg from "pg";
+import { featureRecord } from "../features/vector.js";
+import type { CustomerState } from "../features/state.js";
+import type { Reason, ScoredCustomer } from "./customer.js";
+import { matchesSegment, type Segment } from "./segments.js";
+
+type Queryable = Pick<pg.PoolClient, "query">;
+
+const DAY_MS = 86_400_000;
+const LEVEL_RANK: Record<string, number> = { low: 0, medium: 1, high: 2 };
+
+export interface Listing {
+  listedAt: Date;
+  listedScore: number;
+  listedLevel: string;
+}
+
+export interface CooldownRule {
+  cooldownDays: number;
+  /** A score rise of at least this much (probability, 0.1 = 10 points) re-lists during the cooldown. */
+  riseDelta: number;
+}
+
+export const DEFAULT_RISE_DELTA = 0.1;
+
+/**
+ * True when the customer stays out of this digest: the team saw them within cooldownDays and
+ * their risk has not risen since (neither a higher level nor a score up by riseDelta or more).
+ * Re-listing on a rise is the point: a cooldown must not hide a customer who got worse.
+ */
+export function inCooldown(listing: Listing | null, current: { score: number; riskLevel: string }, now: Date, rule: CooldownRule): boolean {
+  if (listing === null || rule.cooldownDays <= 0) return false;
+  if (now.getTime() - listing.listedAt.getTime() >= rule.cooldownDays * DAY_MS) return false;
+  if ((LEVEL_RANK[current.riskLevel] ?? 0) > (LEVEL_RANK[listing.listedLevel] ?? 0)) return false;
+  // The epsilon keeps 0.6 - 0.5 (0.0999...) from failing a 0.1 rule.
+  if (current.score - listing.listedScore >= rule.riseDelta - 1e-9) return false;
+  return true;
+}
+
+export interface Candidate extends ScoredCustomer {
+  scoredAt: Date;
+  listing: Listing | null;
+}
+
+interface CandidateRow {
+  customer_id: string;
+  score: number;
+  risk_level: string;
+  reasons: unknown;
+  value: number;
+  priority: number;
+  scored_at: Date;
+  state: CustomerState | null;
+  listed_at: Date | null;
+  listed_score: number | null;
+  listed_level: string | null;
+}
+
+function parseReasons(raw: unknown): Reason[] {
+  if (!Array.isArray(raw)) return [];
+  return raw
+    .filter((r): r is Record<string, unknown> => typeof r === "object" && r !== null && typeof (r as { text?: unknown }).text === "string")
+    .map((r) => ({
+      code: typeof r.code === "string" ? r.code : "",
+      text: r.text as string,
+      weight: typeof r.weight === "number" && Number.isFinite(r.weight) ? r.weight : 0,
+    }));
+}
+
+function featuresOf(state: CustomerState | null, now: Date): Record<string, number> {
+  if (state === null) return {};
+  try {
+    return featureRecord(state, now);
+  } catch {
+    // A state row of an older shape must not stop everyone else's digest; such a customer
+    // just matches no feature condition until it is rebuilt.
+    return {};
+  }
+}
+
+function toCandidate(r: CandidateRow, now: Date): Candidate {
+  const profile = r.state?.profile;
+  return {
+    customerId: r.customer_id,
+    name: typeof profile?.name === "string" ? profile.name : null,
+    email: typeof profile?.email === "string" ? profile.email : null,
+    score: r.score,
+    riskLevel: r.risk_level,
+    previousScore: r.listed_score,
+    reasons: parseReasons(r.reasons),
+    value: r.value,
+    priority: r.priority,
+    features: featuresOf(r.state, now),
+    scoredAt: r.scored_at,
+    listing: r.listed_at === null ? null : { listedAt: r.listed_at, listedScore: r.listed_score!, listedLevel: r.listed_level! },
+  };
+}
+
+const CANDIDATES_SQL = `
+select s.customer_id, s.score, s.risk_level, s.reasons, s.value, s.priority, s.scored_at,
+       c.state, l.listed_at, l.listed_score, l.listed_level
+  from customer_score s
+  left join customer_state c on c.customer_id = s.customer_id
+  left join outreach_listing l on l.segment = $1 and l.customer_id = s.customer_id`;
+
+/** Customers of the segment now, with the cooldown not yet applied. Score/level/value conditions run in SQL. */
+export async function segmentCandidates(db: Queryable, segment: Segment, now: Date): Promise<Candidate[]> {
+  const w = segment.when;
+  const { rows } = await db.query<CandidateRow>(
+    `${CANDIDATES_SQL}
+      where ($2::float8 is null or s.score >= $2) and ($3::float8 is null or s.score <= $3)
+        and ($4::text[] is null or s.risk_level = any($4)) and ($5::float8 is null or s.value >= $5)`,
+    [segment.id, w.minScore ?? null, w.maxScore ?? null, w.riskLevels ?? null, w.minValue ?? null],
+  );
+  return rows.map((r) => toCandidate(r, now)).filter((c) => matchesSegment(c, w));
+}
+
+export interface DigestSelection {
+  customers: Candidate[];
+  /** In the segment but left out by the cooldown. */
+  inCooldown: number;
+}
+
+export async function selectForDigest(db: Queryable, segment: Segment, now: Date, rule: CooldownRule): Promise<DigestSelection> {
+  const all = await segmentCandidates(db, segment, now);
+  const customers = all.filter((c) => !inCooldown(c.listing, c, now, rule));
+  return { customers, inCooldown: all.length - customers.length };
+}
+
+/** Current rows for given customers (alerts), previousScore left to the caller. */
+export async function loadCandidates(db: Queryable, customerIds: readonly string[], now: Date): Promise<Candidate[]> {
+  if (customerIds.length === 0) return [];
+  // Segment "" joins no listing: alerts do not use the digest cooldown.
+  const { rows } = await db.query<CandidateRow>(`${CANDIDATES_SQL} where s.customer_id = any($2::text[])`, ["", [...customerIds]]);
+  return rows.map((r) => toCandidate(r, now));
+}
+
+/** Records that the team got these customers now (same transaction as the enqueue). */
+export async function recordListings(db: Queryable, segmentId: string, customers: readonly ScoredCustomer[], now: Date): Promise<void> {
+  if (customers.length === 0) return;
+  await db.query(
+    `insert into outreach_listing (segment, customer_id, listed_at, listed_score, listed_level)
+     select $1, l.id, $2, l.score, l.level from unnest($3::text[], $4::float8[], $5::text[]) as l(id, score, level)
+     on conflict (segment, customer_id) do update
+       set listed_at = excluded.listed_at, listed_score = excluded.listed_score, listed_level = excluded.listed_level`,
+    [segmentId, now, customers.map((c) => c.customerId), customers.map((c) => c.score), customers.map((c) => c.riskLevel)],
+  );
+}
