@@ -22,8 +22,8 @@ export { FEATURE_DESCRIPTIONS, FEATURE_NAMES, FEATURE_SET_VERSION, type FeatureN
 /** Sentinel for "does not exist yet" where the natural range is >= 0. */
 export const MISSING = -1;
 
-const PURCHASE_SPANS = [30, 90, 180] as const;
-const TICKET_SPANS = [14, 30, 90] as const;
+const PURCHASE_SPANS: readonly [number, number, number] = [30, 90, 180];
+const TICKET_SPANS: readonly [number, number, number] = [14, 30, 90];
 
 export function featureRecord(state: CustomerState, asOf: Date | number): Record<FeatureName, number> {
   const now = asOfMs(asOf);
@@ -44,8 +44,8 @@ export function featureRecord(state: CustomerState, asOf: Date | number): Record
 
   // [30, 90, 180] days; "the 90 before the last 90" = 180 minus 90.
   const pw = windowSums(p.days, today, PURCHASE_SPANS);
-  const [p30 = 0, p90 = 0, p180 = 0] = pw.counts;
-  const [s30 = 0, s90 = 0, s180 = 0] = pw.sums;
+  const [p30, p90, p180] = pw.count;
+  const [s30, s90, s180] = pw.sum;
 
   let openTickets = 0;
   let oldestOpenAt: number | null = null;
@@ -60,7 +60,7 @@ export function featureRecord(state: CustomerState, asOf: Date | number): Record
     }
   }
   const tw = windowSums(t.openedDays, today, TICKET_SPANS);
-  const [t14 = 0, t30 = 0, t90 = 0] = tw.counts;
+  const [t14, t30, t90] = tw.count;
 
   return {
     tenure_days: tenure,
@@ -90,7 +90,7 @@ export function featureRecord(state: CustomerState, asOf: Date | number): Record
     tickets_30d: t30,
     tickets_90d: t90,
     high_priority_tickets: t.highPriority,
-    high_priority_tickets_90d: tw.sums[2] ?? 0,
+    high_priority_tickets_90d: tw.sum[2],
     escalated_tickets: t.closedEscalated + pendingEscalated,
     sla_breaches: t.slaBreaches,
     mean_resolution_hours: t.closed === 0 ? MISSING : t.closedResolutionMs / t.closed / HOUR_MS,
