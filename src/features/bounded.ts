@@ -1,6 +1,7 @@
 /**
- * The two bounded, order-independent containers the state keeps detail in. Both return a new
- * array (or the same one when nothing changes) and never mutate their input.
+ * The bounded, order-independent containers the state keeps detail in (top-K instants, per-day
+ * buckets) and the window read over the buckets. Updates return a new array (or the same one when
+ * nothing changes) and never mutate their input.
  */
 import type { DayBucket } from "./state.js";
 
