@@ -10,14 +10,20 @@
  * DIGEST (nothing is sent now: they are high risk, so the next digest lists them unless the team
  * saw them at high level within the cooldown). Inboxes stay readable during a mass event (an
  * outage making hundreds of customers high risk at once) without losing anyone.
+ *
+ * Who was alerted (alone or in a summary) is kept in outreach_listing under the pseudo-segment
+ * `alert:<segment id>`, with listed_at = when alerted: a crossing scored at or before that instant
+ * is a repeat (a retried job) and is not alerted again; a later crossing (high -> medium -> high)
+ * is. It is separate from the digest's own listing, so alerts never hide anyone from a digest.
  */
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "../log.js";
 import { rankCustomers } from "./customer.js";
-import { enqueueMessage, isEnqueued } from "./outbox.js";
+import { enqueueMessage } from "./outbox.js";
 import { renderAlert, renderAlertSummary } from "./render-alert.js";
-import { loadCandidates, type Candidate } from "./select.js";
+import { loadCandidates, recordListings, type Candidate } from "./select.js";
+import { inTransaction } from "./tx.js";
 import { matchesSegment, type Segment } from "./segments.js";
 
 export interface RiskChange {
@@ -58,11 +64,15 @@ export interface AlertRunResult {
 
 type Db = pg.Pool | pg.PoolClient;
 
+export function alertLedgerSegment(segmentId: string): string {
+  return `alert:${segmentId}`;
+}
+
 function alertKey(segmentId: string, c: Candidate): string {
   return `alert:${segmentId}:${c.customerId}:${c.scoredAt.toISOString()}`;
 }
 
-async function sentInLastHour(db: Db, recipients: readonly string[], now: Date): Promise<number> {
+async function sentInLastHour(db: pg.PoolClient, recipients: readonly string[], now: Date): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `select coalesce(max(n), 0)::int as n from (
        select r, count(*) as n
@@ -75,10 +85,32 @@ async function sentInLastHour(db: Db, recipients: readonly string[], now: Date):
   return rows[0]!.n;
 }
 
+/** Customers already alerted in this segment for this crossing (alerted at or after it was scored). */
+async function alreadyAlerted(db: pg.PoolClient, segmentId: string, customers: readonly Candidate[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ customer_id: string }>(
+    `select l.customer_id from outreach_listing l
+       join unnest($2::text[], $3::timestamptz[]) as c(id, scored_at) on c.id = l.customer_id
+      where l.segment = $1 and l.listed_at >= c.scored_at`,
+    [alertLedgerSegment(segmentId), customers.map((c) => c.customerId), customers.map((c) => c.scoredAt)],
+  );
+  return new Set(rows.map((r) => r.customer_id));
+}
+
+/**
+ * Pass the pool to run in a transaction of its own, or the scoring transaction's client to make
+ * the alerts commit (or roll back) together with the scores that triggered them.
+ */
 export async function enqueueAlerts(db: Db, opts: EnqueueAlertsOptions): Promise<AlertRunResult[]> {
+  if ("release" in db) return alertsIn(db, opts);
+  return inTransaction(db, (client) => alertsIn(client, opts));
+}
+
+async function alertsIn(db: pg.PoolClient, opts: EnqueueAlertsOptions): Promise<AlertRunResult[]> {
   const alertSegments = opts.segments.filter((s) => s.alert);
   const crossing = new Map(opts.changes.filter((c) => c.previousLevel !== "high").map((c) => [c.customerId, c]));
   if (alertSegments.length === 0 || crossing.size === 0) return [];
+  // Serialises alert runs, so two of them cannot both see budget left and both spend it.
+  await db.query("select pg_advisory_xact_lock(hashtextextended('churnwatch:alerts', 0))");
   const current = (await loadCandidates(db, [...crossing.keys()], opts.now))
     .filter((c) => crossedIntoHigh(crossing.get(c.customerId)?.previousLevel ?? null, c.riskLevel))
     .map((c) => ({ ...c, previousScore: crossing.get(c.customerId)?.previousScore ?? null }));
@@ -87,11 +119,11 @@ export async function enqueueAlerts(db: Db, opts: EnqueueAlertsOptions): Promise
   for (const segment of alertSegments) {
     const result: AlertRunResult = { segment: segment.id, alerted: [], summarised: [], deferred: [], duplicates: 0 };
     results.push(result);
-    const members: Candidate[] = [];
-    for (const c of rankCustomers(current.filter((c) => matchesSegment(c, segment.when)))) {
-      if (await isEnqueued(db, alertKey(segment.id, c))) result.duplicates++;
-      else members.push(c);
-    }
+    const inSegment = rankCustomers(current.filter((c) => matchesSegment(c, segment.when)));
+    if (inSegment.length === 0) continue;
+    const done = await alreadyAlerted(db, segment.id, inSegment);
+    const members = inSegment.filter((c) => !done.has(c.customerId));
+    result.duplicates = inSegment.length - members.length;
     if (members.length === 0) continue;
 
     const left = Math.max(0, opts.ratePerHour - (await sentInLastHour(db, segment.recipients, opts.now)));
@@ -120,6 +152,8 @@ export async function enqueueAlerts(db: Db, opts: EnqueueAlertsOptions): Promise
     } else if (rest.length > 0) {
       result.deferred.push(...rest.map((c) => c.customerId));
     }
+    const alertedNow = new Set([...result.alerted, ...result.summarised]);
+    await recordListings(db, alertLedgerSegment(segment.id), members.filter((c) => alertedNow.has(c.customerId)), opts.now);
     opts.logger?.[result.deferred.length ? "warn" : "info"](
       { segment: segment.id, alerted: result.alerted.length, summarised: result.summarised.length, deferred: result.deferred.length },
       result.deferred.length ? "alerts: hourly limit reached, deferred to the digest" : "alerts: enqueued",

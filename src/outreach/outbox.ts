@@ -16,6 +16,7 @@ import type pg from "pg";
 import type { Logger } from "../log.js";
 import { buildRawMessage, messageIdFor, outboxId, type OutgoingMail } from "./message.js";
 import type { MailTransport, OutboxItem } from "./transport.js";
+import { inTransaction } from "./tx.js";
 
 type Queryable = Pick<pg.PoolClient, "query">;
 
@@ -103,10 +104,9 @@ export async function drainOutbox(pool: pg.Pool, transport: MailTransport, opts:
   const result: DrainResult = { sent: 0, retrying: 0, failed: 0 };
 
   for (let n = 0; n < limit; n++) {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query("begin");
+    // One row per transaction: the row lock is held during the send (so no other drainer can
+    // send it meanwhile) and a crash loses at most this one row's mark-sent.
+    const outcome = await inTransaction(pool, async (client) => {
       const { rows } = await client.query<ClaimedRow>(
         `select id, kind, recipients, subject, raw, attempts, created_at from outbox_message
           where status = 'pending' and next_attempt_at <= $1
@@ -116,59 +116,45 @@ export async function drainOutbox(pool: pg.Pool, transport: MailTransport, opts:
         [now],
       );
       const row = rows[0];
-      if (row === undefined) {
-        await client.query("commit");
-        break;
-      }
+      if (row === undefined) return "none" as const;
       const item: OutboxItem = {
         id: row.id, messageId: messageIdFor(row.id), kind: row.kind, subject: row.subject,
         recipients: row.recipients, raw: row.raw, createdAt: row.created_at,
       };
       let sendError: Error | undefined;
       try {
-        const outcome = await transport.send(item);
-        if (outcome?.rejected?.length) {
+        const sent = await transport.send(item);
+        if (sent?.rejected?.length) {
           // Some recipients accepted it: sending again would duplicate it for them, so it counts as sent.
-          log?.warn({ outboxId: row.id, rejected: outcome.rejected }, "outbox: some recipients were rejected");
+          log?.warn({ outboxId: row.id, rejected: sent.rejected }, "outbox: some recipients were rejected");
         }
       } catch (err) {
         sendError = err as Error;
       }
       if (sendError === undefined) {
+        // A database error from here on propagates: the row stays pending and is resent later
+        // with the same Message-ID (at-least-once).
         await client.query(
           "update outbox_message set status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = null where id = $1",
           [row.id, now],
         );
-        await client.query("commit");
-        result.sent++;
         log?.info({ outboxId: row.id, kind: row.kind, recipients: row.recipients.length, transport: transport.name }, "outbox: sent");
-        continue;
+        return "sent" as const;
       }
       const attempts = row.attempts + 1;
       const giveUp = attempts >= maxAttempts;
       const next = new Date(now.getTime() + retryDelayMs(attempts, backoff, opts.random));
       const message = describeError(sendError);
       await client.query(
-        `update outbox_message set attempts = $2, last_error = $3, next_attempt_at = $4, status = $5 where id = $1`,
+        "update outbox_message set attempts = $2, last_error = $3, next_attempt_at = $4, status = $5 where id = $1",
         [row.id, attempts, message, next, giveUp ? "failed" : "pending"],
       );
-      await client.query("commit");
-      if (giveUp) {
-        result.failed++;
-        log?.error({ outboxId: row.id, kind: row.kind, attempts, err: message }, "outbox: giving up on message");
-      } else {
-        result.retrying++;
-        log?.warn({ outboxId: row.id, kind: row.kind, attempts, nextAttemptAt: next.toISOString(), err: message }, "outbox: send failed, will retry");
-      }
-    } catch (err) {
-      // A database error (not a send error): the transaction is gone; the row stays pending and
-      // is resent later with the same Message-ID. Drop the connection rather than reuse it.
-      broken = err as Error;
-      await client.query("rollback").catch(() => undefined);
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+      if (giveUp) log?.error({ outboxId: row.id, kind: row.kind, attempts, err: message }, "outbox: giving up on message");
+      else log?.warn({ outboxId: row.id, kind: row.kind, attempts, nextAttemptAt: next.toISOString(), err: message }, "outbox: send failed, will retry");
+      return giveUp ? ("failed" as const) : ("retrying" as const);
+    });
+    if (outcome === "none") break;
+    result[outcome]++;
   }
   return result;
 }

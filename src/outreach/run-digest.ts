@@ -14,6 +14,7 @@ import { renderDigest } from "./render-digest.js";
 import { enqueueMessage, isEnqueued } from "./outbox.js";
 import { DEFAULT_RISE_DELTA, recordListings, selectForDigest } from "./select.js";
 import type { Segment } from "./segments.js";
+import { inTransactionOr, Rollback } from "./tx.js";
 
 export interface RunDigestOptions {
   segments: readonly Segment[];
@@ -83,21 +84,16 @@ async function digestOne(
   const dedupeKey = digestDedupeKey(segment.id, segment.recipients, periodKey);
   const base = { segment: segment.id, dedupeKey };
   const log = opts.logger?.child({ segment: segment.id, period: periodKey });
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await client.query("begin");
+  return inTransactionOr(pool, async (client) => {
     await client.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [dedupeKey]);
     if (await isEnqueued(client, dedupeKey)) {
-      await client.query("rollback");
       log?.info("digest: already enqueued for this period");
-      return { ...base, status: "already-enqueued", customers: 0, inCooldown: 0 };
+      throw new Rollback<DigestRunResult>({ ...base, status: "already-enqueued", customers: 0, inCooldown: 0 });
     }
     const { customers, inCooldown } = await selectForDigest(client, segment, opts.now, rule);
     if (customers.length === 0 && opts.skipEmpty) {
-      await client.query("rollback");
       log?.info({ inCooldown }, "digest: nobody to contact, skipped");
-      return { ...base, status: "skipped-empty", customers: 0, inCooldown };
+      throw new Rollback<DigestRunResult>({ ...base, status: "skipped-empty", customers: 0, inCooldown });
     }
     const rendered = renderDigest({
       segment, periodLabel, kpis: opts.kpis ?? [], customers, baseCurrency: opts.baseCurrency,
@@ -109,19 +105,11 @@ async function digestOne(
       attachments: [{ filename: rendered.csvFilename, content: rendered.csv, contentType: "text/csv; charset=utf-8" }],
     });
     if (!res.enqueued) {
-      await client.query("rollback");
-      return { ...base, status: "already-enqueued", customers: 0, inCooldown: 0 };
+      throw new Rollback<DigestRunResult>({ ...base, status: "already-enqueued", customers: 0, inCooldown: 0 });
     }
     // Everyone in the CSV counts as listed: the attachment is the team's work list.
     await recordListings(client, segment.id, customers, opts.now);
-    await client.query("commit");
     log?.info({ outboxId: res.id, customers: customers.length, inCooldown, valueAtRisk: rendered.valueAtRisk }, "digest: enqueued");
-    return { ...base, status: "enqueued", outboxId: res.id, customers: customers.length, inCooldown };
-  } catch (err) {
-    broken = err as Error;
-    await client.query("rollback").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+    return { ...base, status: "enqueued" as const, outboxId: res.id, customers: customers.length, inCooldown };
+  });
 }

@@ -1,0 +1,514 @@
+/**
+ * The outreach path end to end with real parts: embedded PostgreSQL, an in-process SMTP server
+ * (smtp-server) on a free port, nodemailer as the client, mailparser to read what arrived.
+ */
+import { mkdtemp, readFile, readdir } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { simpleParser, type ParsedMail } from "mailparser";
+import pg from "pg";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { emptyState, type CustomerState } from "../src/features/state.js";
+import { createLogger } from "../src/log.js";
+import {
+  createFileTransport,
+  createSmtpTransport,
+  drainOutbox,
+  enqueueAlerts,
+  enqueueMessage,
+  parseSegments,
+  runDigest,
+  type MailTransport,
+  type OutgoingMail,
+} from "../src/outreach/index.js";
+import { kpiChange, kpiValues } from "../src/kpi/index.js";
+import { migrate } from "../src/store/migrate.js";
+import { freePort, startTestPostgres, type TestPostgres } from "./support/servers.js";
+
+const log = createLogger("silent");
+const DAY = 86_400_000;
+const FROM = "Churnwatch <churnwatch@example.com>";
+
+interface Received {
+  from: string;
+  to: string[];
+  raw: string;
+  mail: ParsedMail;
+}
+
+/** A real SMTP server in-process; `mode` switches it between accepting and answering 451. */
+class TestSmtp {
+  received: Received[] = [];
+  mode: "accept" | "reject" = "accept";
+  delayMs = 0;
+  private server: SMTPServer | null = null;
+  constructor(readonly port: number) {}
+
+  async start(): Promise<void> {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS", "AUTH"],
+      logger: false,
+      onRcptTo: (_address, _session, cb) => {
+        if (this.mode === "reject") cb(Object.assign(new Error("mailbox busy, try later"), { responseCode: 451 }));
+        else cb();
+      },
+      onData: (stream, session, cb) => {
+        const chunks: Buffer[] = [];
+        stream.on("data", (c: Buffer) => chunks.push(c));
+        stream.on("end", () => {
+          const raw = Buffer.concat(chunks).toString("utf8");
+          setTimeout(() => {
+            simpleParser(raw).then((mail) => {
+              this.received.push({
+                from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+                to: session.envelope.rcptTo.map((r) => r.address),
+                raw,
+                mail,
+              });
+              cb();
+            }, cb);
+          }, this.delayMs);
+        });
+      },
+    });
+    const server = this.server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.port, "127.0.0.1", () => resolve());
+    });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+}
+
+let server: TestPostgres;
+let pool: pg.Pool;
+const transports: MailTransport[] = [];
+
+function newPool(applicationName = "churnwatch-test"): pg.Pool {
+  const p = new pg.Pool({ connectionString: server.url, max: 4, application_name: applicationName });
+  // A terminated connection (the "crash" tests) must not take the test process down.
+  p.on("error", () => undefined);
+  return p;
+}
+
+function smtpTransport(url: string): MailTransport {
+  const t = createSmtpTransport(url);
+  transports.push(t);
+  return t;
+}
+
+beforeAll(async () => {
+  server = await startTestPostgres();
+  pool = newPool();
+  await migrate(pool);
+}, 120_000);
+
+afterAll(async () => {
+  for (const t of transports) await t.close();
+  await pool?.end();
+  await server?.stop();
+});
+
+beforeEach(async () => {
+  await pool.query("truncate outbox_message, outreach_listing, customer_score, customer_state");
+});
+
+interface CustomerSpec {
+  id: string;
+  score: number;
+  level: "low" | "medium" | "high";
+  value: number;
+  name?: string;
+  email?: string;
+  tenureDays?: number;
+  reasons?: { code: string; text: string; weight: number }[];
+}
+
+async function upsertCustomer(c: CustomerSpec, now: Date): Promise<void> {
+  const state: CustomerState = {
+    ...emptyState(c.id),
+    firstSeenAt: now.getTime() - (c.tenureDays ?? 400) * DAY,
+    lastEventAt: now.getTime() - 30 * DAY,
+    profile: { name: c.name ?? null, email: c.email ?? null, locale: null },
+  };
+  const reasons = c.reasons ?? [
+    { code: "recency", text: `no purchase for ${40 + c.id.length} days, usually every 12`, weight: 0.4 },
+    { code: "nps", text: "NPS 3 (detractor)", weight: 0.2 },
+  ];
+  await pool.query(
+    `insert into customer_state (customer_id, state, last_event_at, event_count) values ($1, $2, $3, 1)
+     on conflict (customer_id) do update set state = excluded.state`,
+    [c.id, JSON.stringify(state), new Date(state.lastEventAt!)],
+  );
+  await pool.query(
+    `insert into customer_score (customer_id, score, risk_level, reasons, value, priority, segments, model_version, scored_at)
+     values ($1, $2, $3, $4, $5, $6, '{}', 'test-model', $7)
+     on conflict (customer_id) do update set score = excluded.score, risk_level = excluded.risk_level,
+       value = excluded.value, priority = excluded.priority, scored_at = excluded.scored_at`,
+    [c.id, c.score, c.level, JSON.stringify(reasons), c.value, c.value * c.score, now],
+  );
+}
+
+const segments = parseSegments({
+  segments: [
+    {
+      id: "high-value-at-risk", name: "High-value at risk", when: { riskLevels: ["medium", "high"], minValue: 1000 },
+      recipients: ["key-accounts@example.com", "cso@example.com"], action: "Call within two business days.",
+      alert: true, maxRows: 3, crmLinkTemplate: "https://crm.example.com/customers/{customerId}",
+    },
+    {
+      id: "new-customers-at-risk", name: "New customers at risk", when: { minScore: 0.5, features: { tenure_days: { lt: 90 } } },
+      recipients: ["onboarding@example.com"], action: "Send the onboarding e-mail.",
+    },
+  ],
+}, "test");
+
+function csvRows(mail: ParsedMail): string[][] {
+  const att = mail.attachments.find((a) => a.filename?.endsWith(".csv"));
+  expect(att, "CSV attachment").toBeDefined();
+  const text = att!.content.toString("utf8").replace(/^\uFEFF/, "");
+  return text.split("\r\n").filter((l) => l !== "").map((l) => l.split(","));
+}
+
+function sampleMail(i: number, now: Date): OutgoingMail {
+  return {
+    kind: "digest", dedupeKey: `test:${i}`, from: FROM, to: [`team${i}@example.com`], subject: `Test message ${i}`,
+    text: `hello ${i}`, html: `<p>hello ${i}</p>`, date: now,
+  };
+}
+
+async function outboxRow(id: string) {
+  const { rows } = await pool.query("select * from outbox_message where id = $1", [id]);
+  return rows[0] as { status: string; attempts: number; next_attempt_at: Date; last_error: string | null; raw: string; sent_at: Date | null };
+}
+
+describe("digest over SMTP", () => {
+  it("arrives with the right recipients, subject, ranked rows, reasons and the full CSV", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    const people: CustomerSpec[] = [
+      { id: "c1", score: 0.9, level: "high", value: 2000, name: "Ada Lovelace", email: "ada@example.org" }, // 1800
+      { id: "c2", score: 0.5, level: "medium", value: 8000, name: "Brook Taylor" }, // 4000
+      { id: "c3", score: 0.75, level: "high", value: 3000, name: "Carl Gauss" }, // 2250
+      { id: "c4", score: 0.6, level: "medium", value: 1500, name: "Dora Markus" }, // 900
+      { id: "c5", score: 0.95, level: "high", value: 1200, name: "Emmy Noether" }, // 1140
+      { id: "c6", score: 0.95, level: "high", value: 500, name: "Low Value", tenureDays: 20 }, // not high-value
+      { id: "c7", score: 0.2, level: "low", value: 9000, name: "Happy Rich" }, // not at risk
+    ];
+    for (const p of people) await upsertCustomer(p, now);
+    const kpis = kpiChange(
+      kpiValues({ customersAtStart: 1000, customersAtEnd: 900, newCustomers: 200, lostCustomers: 300, orders: 10, revenue: 500, buyers: 8,
+        refunds: 0, refundAmount: 0, npsResponses: 0, promoters: 0, detractors: 0, csatResponses: 0, satisfied: 0, cesResponses: 0, cesTotal: 0 }),
+      null,
+    );
+    const results = await runDigest(pool, {
+      segments, now, timeZone: "Europe/Berlin", kpis, baseCurrency: "EUR", from: FROM, cooldownDays: 7, logger: log,
+    });
+    expect(results.map((r) => [r.segment, r.status, r.customers])).toEqual([
+      ["high-value-at-risk", "enqueued", 5],
+      ["new-customers-at-risk", "enqueued", 1],
+    ]);
+
+    const smtp = new TestSmtp(await freePort());
+    await smtp.start();
+    try {
+      const drained = await drainOutbox(pool, smtpTransport(smtp.url), { now, logger: log });
+      expect(drained).toEqual({ sent: 2, retrying: 0, failed: 0 });
+      expect(smtp.received).toHaveLength(2);
+      const digest = smtp.received.find((r) => r.to.includes("cso@example.com"))!;
+      expect(digest.to.sort()).toEqual(["cso@example.com", "key-accounts@example.com"]);
+      expect(digest.from).toBe("churnwatch@example.com");
+      expect(digest.mail.subject).toBe("Churn digest: High-value at risk: 5 customers, €10,090 value at risk (Mon 23 Nov 2026)");
+      expect(digest.mail.messageId).toBe(`<${results[0]!.outboxId}@churnwatch>`);
+      const html = String(digest.mail.html);
+      // Body: top 3 by value at risk, in order.
+      const order = ["Brook Taylor", "Carl Gauss", "Ada Lovelace"].map((n) => html.indexOf(n));
+      expect(order.every((i) => i > 0)).toBe(true);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+      expect(html).not.toContain("Emmy Noether");
+      expect(html).toContain("No purchase for 42 days, usually every 12.");
+      expect(html).toContain("Customer retention rate");
+      expect(digest.mail.text).toContain("NPS 3 (detractor).");
+      expect(digest.mail.text).toContain("Call within two business days.");
+      // CSV: all 5, ranked.
+      const rows = csvRows(digest.mail);
+      expect(rows).toHaveLength(6);
+      expect(rows.slice(1).map((r) => r[1])).toEqual(["c2", "c3", "c1", "c5", "c4"]);
+      const onboarding = smtp.received.find((r) => r.to.includes("onboarding@example.com"))!;
+      expect(csvRows(onboarding.mail).slice(1).map((r) => r[1])).toEqual(["c6"]);
+    } finally {
+      await smtp.stop();
+    }
+  });
+
+  it("runDigest twice in a period enqueues once", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    await upsertCustomer({ id: "c1", score: 0.9, level: "high", value: 2000 }, now);
+    const opts = { segments, now, timeZone: "UTC", baseCurrency: "EUR", from: FROM, cooldownDays: 7 };
+    await runDigest(pool, opts);
+    const again = await runDigest(pool, { ...opts, now: new Date(now.getTime() + 3_600_000) });
+    expect(again.map((r) => r.status)).toEqual(["already-enqueued", "already-enqueued"]);
+    const { rows } = await pool.query("select dedupe_key from outbox_message order by dedupe_key");
+    expect(rows.map((r) => r.dedupe_key)).toEqual([
+      "digest:high-value-at-risk:cso@example.com,key-accounts@example.com:2026-11-23",
+      "digest:new-customers-at-risk:onboarding@example.com:2026-11-23",
+    ]);
+  });
+
+  it("cooldown keeps recently listed customers out unless their risk rose", async () => {
+    const day1 = new Date("2026-11-23T07:00:00Z");
+    const only = [segments[0]!];
+    const base = { segments: only, timeZone: "UTC", baseCurrency: "EUR", from: FROM, cooldownDays: 7, riseDelta: 0.1 };
+    await upsertCustomer({ id: "a", score: 0.6, level: "medium", value: 2000 }, day1);
+    await upsertCustomer({ id: "b", score: 0.55, level: "medium", value: 2000 }, day1);
+    await upsertCustomer({ id: "c", score: 0.8, level: "high", value: 2000 }, day1);
+    expect((await runDigest(pool, { ...base, now: day1 }))[0]!.customers).toBe(3);
+
+    const day2 = new Date(day1.getTime() + DAY);
+    await upsertCustomer({ id: "a", score: 0.65, level: "medium", value: 2000 }, day2); // +0.05: stays out
+    await upsertCustomer({ id: "b", score: 0.72, level: "high", value: 2000 }, day2); // level rose: back in
+    await upsertCustomer({ id: "c", score: 0.9, level: "high", value: 2000 }, day2); // +0.1: back in
+    await upsertCustomer({ id: "d", score: 0.5, level: "medium", value: 2000 }, day2); // new
+    const r2 = (await runDigest(pool, { ...base, now: day2 }))[0]!;
+    expect(r2).toMatchObject({ status: "enqueued", customers: 3, inCooldown: 1 });
+    const raw2 = (await outboxRow(r2.outboxId!)).raw;
+    const mail2 = await simpleParser(raw2);
+    expect(csvRows(mail2).slice(1).map((r) => r[1]).sort()).toEqual(["b", "c", "d"]);
+    // previous_risk_pct shows what the team saw last time.
+    expect(csvRows(mail2).find((r) => r[1] === "b")![6]).toBe("55");
+    const { rows } = await pool.query("select customer_id, listed_score, listed_level from outreach_listing where customer_id = 'b'");
+    expect(rows[0]).toMatchObject({ listed_score: 0.72, listed_level: "high" });
+
+    const day8 = new Date(day1.getTime() + 7 * DAY);
+    const r8 = (await runDigest(pool, { ...base, now: day8 }))[0]!;
+    expect(r8).toMatchObject({ customers: 1, inCooldown: 3 }); // a's week is over; b, c, d were listed on day 2
+    const day9 = new Date(day1.getTime() + 8 * DAY);
+    expect((await runDigest(pool, { ...base, now: day9 }))[0]).toMatchObject({ customers: 3, inCooldown: 1 });
+  });
+});
+
+describe("outbox delivery", () => {
+  it("SMTP down, then up: retries with backoff and delivers exactly once", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    const { id } = await enqueueMessage(pool, sampleMail(1, now));
+    const smtp = new TestSmtp(await freePort());
+    const transport = smtpTransport(smtp.url);
+    const backoff = { baseMs: 60_000, maxMs: 3_600_000, jitter: 0.2 };
+
+    // Nobody listening on the port.
+    expect(await drainOutbox(pool, transport, { now, backoff, logger: log })).toEqual({ sent: 0, retrying: 1, failed: 0 });
+    let row = await outboxRow(id);
+    expect(row).toMatchObject({ status: "pending", attempts: 1 });
+    expect(row.last_error).toMatch(/ECONNREFUSED|ESOCKET|ECONNECTION/);
+    const delay1 = row.next_attempt_at.getTime() - now.getTime();
+    expect(delay1).toBeGreaterThanOrEqual(60_000);
+    expect(delay1).toBeLessThanOrEqual(72_000);
+    // Not due yet: a drain a second later does nothing.
+    expect(await drainOutbox(pool, transport, { now: new Date(now.getTime() + 1000), backoff })).toEqual({ sent: 0, retrying: 0, failed: 0 });
+
+    // Listening but answering 451 (temporary): the second delay doubles.
+    await smtp.start();
+    try {
+      smtp.mode = "reject";
+      const t2 = new Date(now.getTime() + delay1);
+      expect(await drainOutbox(pool, transport, { now: t2, backoff, logger: log })).toEqual({ sent: 0, retrying: 1, failed: 0 });
+      row = await outboxRow(id);
+      expect(row.attempts).toBe(2);
+      expect(row.last_error).toContain("451");
+      const delay2 = row.next_attempt_at.getTime() - t2.getTime();
+      expect(delay2).toBeGreaterThanOrEqual(120_000);
+      expect(delay2).toBeLessThanOrEqual(144_000);
+      expect(smtp.received).toHaveLength(0);
+
+      smtp.mode = "accept";
+      const t3 = new Date(t2.getTime() + delay2);
+      expect(await drainOutbox(pool, transport, { now: t3, backoff })).toEqual({ sent: 1, retrying: 0, failed: 0 });
+      expect(await drainOutbox(pool, transport, { now: new Date(t3.getTime() + DAY), backoff })).toEqual({ sent: 0, retrying: 0, failed: 0 });
+      expect(smtp.received).toHaveLength(1);
+      expect(smtp.received[0]!.mail.messageId).toBe(`<${id}@churnwatch>`);
+      expect(smtp.received[0]!.to).toEqual(["team1@example.com"]);
+      row = await outboxRow(id);
+      expect(row).toMatchObject({ status: "sent", attempts: 3, last_error: null });
+    } finally {
+      await smtp.stop();
+    }
+  });
+
+  it("gives up after maxAttempts and keeps the last error", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    const { id } = await enqueueMessage(pool, sampleMail(2, now));
+    const transport = smtpTransport(`smtp://127.0.0.1:${await freePort()}`);
+    const backoff = { baseMs: 1000, maxMs: 1000, jitter: 0 };
+    expect(await drainOutbox(pool, transport, { now, maxAttempts: 2, backoff })).toMatchObject({ retrying: 1 });
+    expect(await drainOutbox(pool, transport, { now: new Date(now.getTime() + 1000), maxAttempts: 2, backoff })).toMatchObject({ failed: 1 });
+    expect(await outboxRow(id)).toMatchObject({ status: "failed", attempts: 2 });
+    expect(await drainOutbox(pool, transport, { now: new Date(now.getTime() + DAY), maxAttempts: 2, backoff })).toEqual({ sent: 0, retrying: 0, failed: 0 });
+  });
+
+  it("a crash between the outbox write and the send: the next process delivers exactly once", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    const before = newPool("crashed-worker");
+    const { id } = await enqueueMessage(before, sampleMail(3, now));
+    await before.end(); // the process that enqueued is gone before any send
+
+    const smtp = new TestSmtp(await freePort());
+    await smtp.start();
+    const after = newPool("restarted-worker");
+    try {
+      const transport = smtpTransport(smtp.url);
+      expect(await drainOutbox(after, transport, { now })).toMatchObject({ sent: 1 });
+      expect(await drainOutbox(after, transport, { now })).toMatchObject({ sent: 0 });
+      expect(smtp.received.map((r) => r.mail.messageId)).toEqual([`<${id}@churnwatch>`]);
+    } finally {
+      await after.end();
+      await smtp.stop();
+    }
+  });
+
+  it("a crash after the send, before mark-sent: resent with the same Message-ID and the same bytes", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    const { id } = await enqueueMessage(pool, sampleMail(4, now));
+    const smtp = new TestSmtp(await freePort());
+    await smtp.start();
+    const doomed = newPool("doomed-drainer");
+    try {
+      const real = smtpTransport(smtp.url);
+      // The real send happens, then the drainer's database connection dies exactly as in a crash.
+      const crashing: MailTransport = {
+        name: "smtp-then-crash",
+        async send(item) {
+          await real.send(item);
+          await pool.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'doomed-drainer'");
+        },
+        close: async () => undefined,
+      };
+      await expect(drainOutbox(doomed, crashing, { now })).rejects.toThrow();
+      expect(await outboxRow(id)).toMatchObject({ status: "pending", attempts: 0 });
+
+      const restarted = newPool("restarted-drainer");
+      try {
+        expect(await drainOutbox(restarted, real, { now })).toMatchObject({ sent: 1 });
+      } finally {
+        await restarted.end();
+      }
+      expect(smtp.received).toHaveLength(2);
+      expect(smtp.received.map((r) => r.mail.messageId)).toEqual([`<${id}@churnwatch>`, `<${id}@churnwatch>`]);
+      // Same bytes (apart from the Received-style trace a relay would add, of which this server adds none).
+      expect(smtp.received[1]!.raw).toBe(smtp.received[0]!.raw);
+      expect(await outboxRow(id)).toMatchObject({ status: "sent", attempts: 1 });
+    } finally {
+      await doomed.end().catch(() => undefined);
+      await smtp.stop();
+    }
+  });
+
+  it("two concurrent drainers deliver each message once", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await enqueueMessage(pool, sampleMail(100 + i, now))).id);
+    const smtp = new TestSmtp(await freePort());
+    smtp.delayMs = 15; // keeps both drainers busy at the same time
+    await smtp.start();
+    const a = newPool("drainer-a");
+    const b = newPool("drainer-b");
+    try {
+      const [ra, rb] = await Promise.all([
+        drainOutbox(a, smtpTransport(smtp.url), { now }),
+        drainOutbox(b, smtpTransport(smtp.url), { now }),
+      ]);
+      expect(ra.sent + rb.sent).toBe(12);
+      const got = smtp.received.map((r) => r.mail.messageId).sort();
+      expect(got).toEqual(ids.map((id) => `<${id}@churnwatch>`).sort());
+      expect(new Set(got).size).toBe(12);
+    } finally {
+      await a.end();
+      await b.end();
+      await smtp.stop();
+    }
+  });
+
+  it("the file transport writes <id>.eml and an index.html, idempotently", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "outbox-"));
+    const t1 = new Date("2026-11-23T07:00:00Z");
+    const first = await enqueueMessage(pool, { ...sampleMail(5, t1), subject: "Older <digest>" });
+    const second = await enqueueMessage(pool, { ...sampleMail(6, new Date(t1.getTime() + 60_000)), subject: "Newer digest" });
+    const transport = createFileTransport(dir);
+    expect(await drainOutbox(pool, transport, { now: new Date(t1.getTime() + 120_000) })).toMatchObject({ sent: 2 });
+
+    const files = (await readdir(dir)).sort();
+    expect(files).toEqual([`${first.id}.eml`, `${first.id}.json`, `${second.id}.eml`, `${second.id}.json`, "index.html"].sort());
+    const eml = await readFile(path.join(dir, `${first.id}.eml`), "utf8");
+    expect(eml).toBe((await outboxRow(first.id)).raw);
+    expect((await simpleParser(eml)).messageId).toBe(first.messageId);
+    const index = await readFile(path.join(dir, "index.html"), "utf8");
+    expect(index).toContain(`href="${second.id}.eml"`);
+    expect(index).toContain("Older &lt;digest&gt;");
+    expect(index).toContain("team5@example.com");
+    expect(index.indexOf("Newer digest")).toBeLessThan(index.indexOf("Older &lt;digest&gt;"));
+
+    // A resend (crash after the write) produces the same file name and bytes.
+    await transport.send({ id: first.id, messageId: first.messageId, kind: "digest", subject: "Older <digest>", recipients: ["team5@example.com"], raw: eml, createdAt: t1 });
+    expect(await readFile(path.join(dir, `${first.id}.eml`), "utf8")).toBe(eml);
+    expect((await readdir(dir)).length).toBe(5);
+  });
+});
+
+describe("alerts", () => {
+  it("crossing into high alerts once, rate-limited per recipient, folding the rest into one summary", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    for (const [id, value] of [["h1", 9000], ["h2", 8000], ["h3", 7000], ["h4", 6000]] as const) {
+      await upsertCustomer({ id, score: 0.9, level: "high", value, name: `Name ${id}` }, now);
+    }
+    await upsertCustomer({ id: "was-high", score: 0.95, level: "high", value: 5000 }, now);
+    await upsertCustomer({ id: "now-medium", score: 0.5, level: "medium", value: 5000 }, now);
+    await upsertCustomer({ id: "small", score: 0.9, level: "high", value: 100 }, now); // not in the alert segment
+    const opts = { segments, now, from: FROM, baseCurrency: "EUR", ratePerHour: 2, logger: log };
+    const changes = [
+      ...["h1", "h2", "h3", "h4", "small"].map((customerId) => ({ customerId, previousLevel: "medium", previousScore: 0.5 })),
+      { customerId: "was-high", previousLevel: "high", previousScore: 0.9 },
+      { customerId: "now-medium", previousLevel: "low", previousScore: 0.2 },
+    ];
+    const [r1] = await enqueueAlerts(pool, { ...opts, changes });
+    expect(r1).toMatchObject({ segment: "high-value-at-risk", alerted: ["h1"], summarised: ["h2", "h3", "h4"], deferred: [], duplicates: 0 });
+
+    // The same crossings again (a retried job): nothing new.
+    const [again] = await enqueueAlerts(pool, { ...opts, changes });
+    expect(again).toMatchObject({ alerted: [], summarised: [], deferred: [], duplicates: 4 });
+
+    // A new crossing within the hour: the recipients' budget is spent, so it waits for the digest.
+    await upsertCustomer({ id: "h5", score: 0.8, level: "high", value: 4000 }, now);
+    const h5 = [{ customerId: "h5", previousLevel: "medium", previousScore: 0.6 }];
+    const [r2] = await enqueueAlerts(pool, { ...opts, now: new Date(now.getTime() + 30 * 60_000), changes: h5 });
+    expect(r2).toMatchObject({ alerted: [], deferred: ["h5"] });
+    // An hour later the budget is back.
+    const [r3] = await enqueueAlerts(pool, { ...opts, now: new Date(now.getTime() + 61 * 60_000), changes: h5 });
+    expect(r3).toMatchObject({ alerted: ["h5"], deferred: [] });
+
+    const smtp = new TestSmtp(await freePort());
+    await smtp.start();
+    try {
+      await drainOutbox(pool, smtpTransport(smtp.url), { now: new Date(now.getTime() + 2 * 3_600_000) });
+      const subjects = smtp.received.map((r) => r.mail.subject).sort();
+      expect(subjects).toEqual([
+        "High churn risk: 3 more customers in High-value at risk, €18,900 at risk",
+        "High churn risk: Name h1 (90%), High-value at risk",
+        "High churn risk: h5 (80%), High-value at risk",
+      ]);
+      const summary = smtp.received.find((r) => r.mail.subject?.startsWith("High churn risk: 3"))!;
+      expect(summary.to.sort()).toEqual(["cso@example.com", "key-accounts@example.com"]);
+      expect(summary.mail.text).toContain("Name h4");
+    } finally {
+      await smtp.stop();
+    }
+  });
+});
