@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const mlrfScores = loaded.predictProbability(xTest.map((r) => Array.from(r)), 1);
   const inferMs = performance.now() - t1;
   console.log(
-    `  JSON ${fmt(json.length / 1e6, 1)} MB; ml-random-forest load + predictProbability on ${xTest.length} rows: ` +
+    `  JSON ${fmt(json.length / 1e6, 1)} MB (compactJson: ~${fmt(compactSize(trained.model) / 1e6, 1)} MB); ml-random-forest load + predictProbability on ${xTest.length} rows: ` +
       `${fmt(inferMs / 1000, 2)} s, ROC AUC ${fmt(rocAuc(yTest, mlrfScores), 4)}`,
   );
 
@@ -83,6 +83,15 @@ async function main(): Promise<void> {
   }
 
   if (process.env.BENCH_SKIP_MLRF !== '1') await compareWithMlRandomForest(xTrain, yTrain, xTest, yTest);
+}
+
+/** Size of the JSON without ml-cart's option fields repeated on every node (the compactJson option). */
+function compactSize(model: unknown): number {
+  const nodeOptionKeys = new Set(['kind', 'gainFunction', 'splitFunction', 'minNumSamples', 'maxDepth', 'gainThreshold']);
+  return JSON.stringify(model, function (this: Record<string, unknown>, key, value: unknown) {
+    const isNode = 'distribution' in this || 'splitColumn' in this;
+    return isNode && nodeOptionKeys.has(key) ? undefined : value;
+  }).length;
 }
 
 interface SklearnResult {

@@ -9,7 +9,7 @@
  * scoring stage turns into "reasons". It needs class fractions at split nodes, which only models
  * from our trainer carry (`classDistribution`); ml-random-forest's own models do not.
  */
-import { compileForest, type ForestModel } from './predict.js';
+import { checkRowWidth, compileForest, type ForestModel } from './predict.js';
 
 export interface Contributions {
   /** Mean over trees of the root's class fraction. */
@@ -28,8 +28,9 @@ export function treeContributions(model: ForestModel, row: ArrayLike<number>, cl
         'retrain the model with the churnwatch forest trainer',
     );
   }
+  checkRowWidth(forest, row);
   const K = forest.nClasses;
-  const nInputs = Math.max(forest.nInputs, row.length);
+  const nInputs = row.length;
   const contributions = new Float64Array(nInputs);
   let bias = 0;
   let prediction = 0;

@@ -16,7 +16,7 @@ import { binRows, fitBinMapper, MAX_BINS } from './binning.js';
 import { flatTreeToCartJson, type CartOptionsJson, type RandomForestClassifierJson } from './model-json.js';
 import { growTrees, type TreeTask } from './parallel.js';
 import { createRng, deriveSeed } from './random.js';
-import type { FlatTree, TreeParams, TreeTrainingData } from './tree.js';
+import { featuresPerSplit, type FlatTree, type MaxFeaturesSpec, type TreeParams, type TreeTrainingData } from './tree.js';
 
 export interface ForestTrainOptions {
   /** Trees in the forest. Default 100. */
@@ -33,7 +33,7 @@ export interface ForestTrainOptions {
    * Features drawn at every split (scikit-learn's max_features): 'sqrt' | 'log2' | 'all', a
    * fraction in (0, 1], or a count > 1. Default 'sqrt'.
    */
-  maxFeatures?: 'sqrt' | 'log2' | 'all' | number;
+  maxFeatures?: MaxFeaturesSpec;
   /**
    * Columns each tree sees (ml-random-forest's maxFeatures, stored as `indexes`): a fraction in
    * (0, 1] or a count > 1. Default 1 (all columns, identity indexes unless featureReplacement).
@@ -63,7 +63,7 @@ export interface ResolvedForestOptions {
   minSamplesSplit: number;
   minSamplesLeaf: number;
   minGain: number;
-  maxFeatures: 'sqrt' | 'log2' | 'all' | number;
+  maxFeatures: MaxFeaturesSpec;
   featuresPerTree: number;
   featureReplacement: boolean;
   bootstrap: boolean;
@@ -120,25 +120,18 @@ export function resolveForestOptions(options: ForestTrainOptions = {}): Resolved
 }
 
 /** ml-random-forest's reading of maxFeatures: (0, 1] is a fraction (floored), an integer > 1 a count. */
-export function featureCount(spec: number, available: number, name: string): number {
+export function countFromSpec(spec: number, available: number, name: string): number {
   if (spec > 0 && spec <= 1) return Math.max(1, Math.floor(available * spec));
   if (Number.isInteger(spec) && spec > 1) {
-    if (spec > available) throw new RangeError(`${name} = ${spec} exceeds the ${available} available features`);
+    if (spec > available) throw new RangeError(`${name} = ${spec} exceeds the ${available} available`);
     return spec;
   }
   throw new RangeError(`${name} must be a fraction in (0, 1] or an integer > 1, got ${spec}`);
 }
 
-function perSplitCount(spec: ResolvedForestOptions['maxFeatures'], available: number): number {
-  if (spec === 'sqrt') return Math.max(1, Math.floor(Math.sqrt(available)));
-  if (spec === 'log2') return Math.max(1, Math.floor(Math.log2(available)));
-  if (spec === 'all') return available;
-  return featureCount(spec, available, 'maxFeatures');
-}
-
 /** Per-tree column subsets in ml-random-forest's `indexes` form. */
 function treeIndexes(o: ResolvedForestOptions, nFeatures: number): number[][] {
-  const n = featureCount(o.featuresPerTree, nFeatures, 'featuresPerTree');
+  const n = countFromSpec(o.featuresPerTree, nFeatures, 'featuresPerTree');
   const identity = Array.from({ length: nFeatures }, (_, i) => i);
   if (n === nFeatures && !o.featureReplacement) return Array.from({ length: o.nEstimators }, () => identity.slice());
   // Drawn in the calling thread from a stream separate from the trees' own seeds.
@@ -214,15 +207,19 @@ export async function trainRandomForest(
     seed: deriveSeed(o.seed, t),
     candidateFeatures: Int32Array.from(new Set(idx)).sort(),
   }));
-  const maxFeaturesPerSplit = perSplitCount(o.maxFeatures, tasks[0]!.candidateFeatures.length);
+  // Validate here (workers would only fail later); an integer count must fit the columns a tree sees.
+  featuresPerSplit(o.maxFeatures, nTreeColumns);
+  if (typeof o.maxFeatures === 'number' && o.maxFeatures > 1 && o.maxFeatures > nTreeColumns) {
+    throw new RangeError(`maxFeatures = ${o.maxFeatures} exceeds the ${nTreeColumns} columns each tree sees`);
+  }
   const params: TreeParams = {
     maxDepth: o.maxDepth,
     minSamplesSplit: o.minSamplesSplit,
     minSamplesLeaf: o.minSamplesLeaf,
     minGain: o.minGain,
-    maxFeaturesPerSplit,
+    maxFeatures: o.maxFeatures,
     bootstrap: o.bootstrap,
-    nDraws: o.maxSamples === null ? nRows : featureCount(o.maxSamples, nRows, 'maxSamples'),
+    nDraws: o.maxSamples === null ? nRows : countFromSpec(o.maxSamples, nRows, 'maxSamples'),
   };
   const data: TreeTrainingData = {
     bins: binned.bins,

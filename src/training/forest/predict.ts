@@ -37,8 +37,28 @@ export interface CompiledForest {
 
 export type ForestModel = RandomForestClassifierJson | CompiledForest;
 
+/** Compiled forms of JSON models already seen, so per-row calls do not recompile. */
+const compiled = new WeakMap<RandomForestClassifierJson, CompiledForest>();
+
+/** Flattens a model for fast inference; cached per JSON object (treat the JSON as immutable). */
 export function compileForest(model: ForestModel): CompiledForest {
   if ('trees' in model) return model;
+  let forest = compiled.get(model);
+  if (!forest) {
+    forest = compile(model);
+    compiled.set(model, forest);
+  }
+  return forest;
+}
+
+/** Throws unless the row has every column the model reads. */
+export function checkRowWidth(forest: CompiledForest, row: ArrayLike<number>): void {
+  if (row.length < forest.nInputs) {
+    throw new RangeError(`row has ${row.length} features but the model reads ${forest.nInputs}`);
+  }
+}
+
+function compile(model: RandomForestClassifierJson): CompiledForest {
   if (model.name !== 'RFClassifier') throw new RangeError(`Invalid model: ${String(model.name)}`);
   const { estimators, indexes } = model.baseModel;
 
@@ -119,6 +139,7 @@ export function predictProba(model: ForestModel, rows: ReadonlyArray<ArrayLike<n
   const out = new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
+    checkRowWidth(forest, row);
     let s = 0;
     for (const tree of forest.trees) s += tree.value[leafIndex(tree, row) * K + classIndex]!;
     out[i] = s / forest.trees.length;
@@ -135,6 +156,7 @@ export function predictVoteFraction(
   const forest = compileForest(model);
   const out = new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
+    checkRowWidth(forest, rows[i]!);
     let votes = 0;
     for (const tree of forest.trees) if (tree.vote[leafIndex(tree, rows[i]!)] === classIndex) votes++;
     out[i] = votes / forest.trees.length;
@@ -148,6 +170,7 @@ export function predictClass(model: ForestModel, rows: ReadonlyArray<ArrayLike<n
   const out = new Int32Array(rows.length);
   const counts = new Int32Array(forest.nClasses);
   for (let i = 0; i < rows.length; i++) {
+    checkRowWidth(forest, rows[i]!);
     counts.fill(0);
     let best = 0;
     let bestCount = 0;

@@ -32,11 +32,27 @@ export interface TreeParams {
   readonly minSamplesLeaf: number;
   /** A split must reduce Gini impurity by more than this (ml-cart's gainThreshold). */
   readonly minGain: number;
-  /** Features drawn per split (scikit-learn's max_features). */
-  readonly maxFeaturesPerSplit: number;
+  /**
+   * Features drawn per split (scikit-learn's max_features), resolved against the tree's own
+   * candidate columns (they differ per tree when featuresPerTree < 1 or with replacement).
+   */
+  readonly maxFeatures: MaxFeaturesSpec;
   readonly bootstrap: boolean;
   /** Bootstrap draws per tree (scikit-learn's max_samples); ignored without bootstrap. */
   readonly nDraws: number;
+}
+
+/** 'sqrt' | 'log2' | 'all', a fraction in (0, 1], or a count > 1. */
+export type MaxFeaturesSpec = 'sqrt' | 'log2' | 'all' | number;
+
+/** Number of features to draw per split out of `available` (a count is capped at `available`). */
+export function featuresPerSplit(spec: MaxFeaturesSpec, available: number): number {
+  if (spec === 'sqrt') return Math.max(1, Math.floor(Math.sqrt(available)));
+  if (spec === 'log2') return Math.max(1, Math.floor(Math.log2(available)));
+  if (spec === 'all') return available;
+  if (spec > 0 && spec <= 1) return Math.max(1, Math.floor(available * spec));
+  if (Number.isInteger(spec) && spec > 1) return Math.min(spec, available);
+  throw new RangeError(`maxFeatures must be 'sqrt', 'log2', 'all', a fraction in (0, 1] or an integer > 1, got ${spec}`);
 }
 
 /** A tree as parallel typed arrays (transferable between threads without copying). */
@@ -129,7 +145,7 @@ export function buildTree(
   for (let f = 0; f < nBins.length; f++) maxNb = Math.max(maxNb, nBins[f]!);
   const featPerm = Int32Array.from(candidateFeatures);
   const nCand = featPerm.length;
-  const mtry = Math.max(1, Math.min(params.maxFeaturesPerSplit, nCand));
+  const mtry = Math.max(1, Math.min(featuresPerSplit(params.maxFeatures, nCand), nCand));
   const minLeaf = Math.max(1, params.minSamplesLeaf);
   // Histograms of the features drawn for one node, built in one pass over the node's rows:
   // hist[(j * maxNb + b) * K + k] = bootstrap count of class k in bin b of drawn feature j.
