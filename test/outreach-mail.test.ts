@@ -31,6 +31,8 @@ const DAY = 86_400_000;
 const FROM = "Churnwatch <churnwatch@example.com>";
 
 interface Received {
+  /** The session was TLS (smtps:// or after STARTTLS). */
+  secure: boolean;
   from: string;
   to: string[];
   raw: string;
@@ -43,12 +45,14 @@ class TestSmtp {
   mode: "accept" | "reject" = "accept";
   delayMs = 0;
   private server: SMTPServer | null = null;
-  constructor(readonly port: number) {}
+  /** tls: "none" (plain), "starttls" (upgrade offered, smtp-server's built-in test certificate), "implicit" (smtps). */
+  constructor(readonly port: number, readonly tls: "none" | "starttls" | "implicit" = "none") {}
 
   async start(): Promise<void> {
     this.server = new SMTPServer({
       authOptional: true,
-      disabledCommands: ["STARTTLS", "AUTH"],
+      secure: this.tls === "implicit",
+      disabledCommands: this.tls === "none" ? ["STARTTLS", "AUTH"] : ["AUTH"],
       logger: false,
       onRcptTo: (_address, _session, cb) => {
         if (this.mode === "reject") cb(Object.assign(new Error("mailbox busy, try later"), { responseCode: 451 }));
@@ -62,6 +66,7 @@ class TestSmtp {
           setTimeout(() => {
             simpleParser(raw).then((mail) => {
               this.received.push({
+                secure: session.secure,
                 from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
                 to: session.envelope.rcptTo.map((r) => r.address),
                 raw,
@@ -87,6 +92,9 @@ class TestSmtp {
   }
 
   get url(): string {
+    // The built-in certificate is self-signed: accept it for this local test server only.
+    if (this.tls === "implicit") return `smtps://127.0.0.1:${this.port}?tls.rejectUnauthorized=false`;
+    if (this.tls === "starttls") return `smtp://127.0.0.1:${this.port}?requireTLS=true&tls.rejectUnauthorized=false`;
     return `smtp://127.0.0.1:${this.port}`;
   }
 }
@@ -341,6 +349,21 @@ describe("outbox delivery", () => {
       expect(row).toMatchObject({ status: "sent", attempts: 3, last_error: null });
     } finally {
       await smtp.stop();
+    }
+  });
+
+  it("smtps:// and smtp:// with STARTTLS deliver over TLS", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    for (const [i, mode] of [[7, "implicit"], [8, "starttls"]] as const) {
+      const { id } = await enqueueMessage(pool, sampleMail(i, now));
+      const smtp = new TestSmtp(await freePort(), mode);
+      await smtp.start();
+      try {
+        expect(await drainOutbox(pool, smtpTransport(smtp.url), { now })).toMatchObject({ sent: 1 });
+        expect(smtp.received.map((r) => [r.secure, r.mail.messageId])).toEqual([[true, `<${id}@churnwatch>`]]);
+      } finally {
+        await smtp.stop();
+      }
     }
   });
 

@@ -46,6 +46,7 @@ function signed(text: string, negative: boolean): string {
 /** "+2.3 pts", "-€4.20 (-7.5%)", "+12 (+3.1%)"; empty when there is no previous period to compare with. */
 export function formatKpiChange(k: KpiChange, currency: string): string {
   if (k.change === null) return "";
+  if (k.direction === "flat") return "unchanged";
   const neg = k.change < 0;
   const abs = Math.abs(k.change);
   const rel = k.relativeChange === null ? "" : ` (${signed(`${Math.abs(k.relativeChange).toFixed(1)}%`, k.relativeChange < 0)})`;
@@ -64,5 +65,5 @@ export function formatKpiChange(k: KpiChange, currency: string): string {
 }
 
 export function arrow(direction: KpiChange["direction"]): string {
-  return direction === "up" ? "\u25B2" : direction === "down" ? "\u25BC" : direction === "flat" ? "\u25B6" : "";
+  return direction === "up" ? "\u25B2" : direction === "down" ? "\u25BC" : direction === "flat" ? "\u2192" : "";
 }

@@ -1,7 +1,19 @@
 /**
  * Outreach: segments -> digest and alert e-mails through a durable outbox.
- * The scheduler calls runDigest (daily), enqueueAlerts (after each rescoring) and drainOutbox
- * (every minute or so); see the report in the commit history for the wiring.
+ *
+ * Wiring (main.ts / the scheduler; each job under the cluster-wide job lock):
+ *   at start:   segments = await loadSegments(env.SEGMENTS_FILE ?? DEFAULT_SEGMENTS_FILE)
+ *               transport = createMailTransport({ smtpUrl: env.SMTP_URL, outboxDir: env.OUTBOX_DIR ?? "./outbox" })
+ *   DIGEST_CRON (in DIGEST_TIMEZONE):
+ *               period = trailingDays(now, 30, tz)
+ *               { changes } = await snapshotKpis(pool, { ...period }, previousPeriod(period, tz), now)
+ *               await runDigest(pool, { segments, now, timeZone: tz, kpis: changes, baseCurrency, from: MAIL_FROM,
+ *                                       cooldownDays: OUTREACH_COOLDOWN_DAYS, crmLinkTemplate: CRM_LINK_TEMPLATE, logger })
+ *   after each rescoring, with the levels before it:
+ *               await enqueueAlerts(clientOrPool, { segments, changes, now, from, baseCurrency, ratePerHour, logger })
+ *   every minute (any number of workers may run it at once):
+ *               await drainOutbox(pool, transport, { logger })
+ *   at shutdown: await transport.close()
  */
 export * from "./segments.js";
 export * from "./customer.js";
