@@ -281,6 +281,25 @@ describe('class weights, split finding, options', () => {
     expect(Math.min(...imp.slice(0, 3))).toBeGreaterThan(Math.max(...imp.slice(4)));
   });
 
+  it('compactJson drops only the repeated node options: smaller, same predictions in ml-random-forest', async () => {
+    const options: ForestTrainOptions = { nEstimators: 8, maxDepth: 6, nJobs: 1, seed: 4 };
+    const full = await trainRandomForest(train.X, train.y, options);
+    const compact = await trainRandomForest(train.X, train.y, { ...options, compactJson: true });
+    expect(JSON.stringify(compact.model).length).toBeLessThan(0.6 * JSON.stringify(full.model).length);
+    const rows = heldOut.X.slice(0, 300);
+    const loaded = loadInMlRandomForest(JSON.parse(JSON.stringify(compact.model)) as RandomForestClassifierJson);
+    expect(loaded.predict(rows)).toEqual(loadInMlRandomForest(full.model).predict(rows));
+    expect(Array.from(predictProba(compact.model, rows))).toEqual(Array.from(predictProba(full.model, rows)));
+  });
+
+  it('draws maxSamples bootstrap samples per tree (numberSamples at the root)', async () => {
+    const trained = await trainRandomForest(train.X, train.y, { nEstimators: 3, maxSamples: 0.5, nJobs: 1 });
+    for (const est of trained.model.baseModel.estimators) {
+      if (isLeaf(est.root)) throw new Error('root should split');
+      expect(est.root.numberSamples).toBe(300);
+    }
+  });
+
   it('rejects bad input with clear errors', async () => {
     await expect(trainRandomForest([[1], [2]], [0, 2.5])).rejects.toThrow(/class index/);
     await expect(trainRandomForest([[1], [2]], [0])).rejects.toThrow(/labels/);
