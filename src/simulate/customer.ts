@@ -1,0 +1,567 @@
+/**
+ * One simulated customer: a day-stepped process over latent traits that the worker never sees
+ * (satisfaction, engagement, problem-proneness) and that drive everything it does see.
+ *
+ * Causal chain, so that the signals a model can learn are the ones that cause churn here:
+ *   problems (tickets, SLA breaches, escalations, refunds) -> lower satisfaction
+ *   lower satisfaction -> lower survey scores, more background tickets, lower engagement
+ *   lower engagement -> longer gaps between purchases
+ *   all of the above (+ onboarding) -> daily churn hazard
+ * A churned customer stops buying; some complain on the way out, some send a cancellation.
+ *
+ * Events come out of next() in time order per customer: a day is fully simulated before any of its
+ * events are released, and events scheduled later (ticket resolutions, refunds, surveys) wait in a
+ * small queue until the simulation has passed their time. That lets the generator advance all
+ * customers slice by slice and stream a whole population in global time order.
+ */
+import type { ChurnEvent } from "../events/schema.js";
+import { DAY_MS, HOUR_MS, customerIdOf, type SimContext } from "./options.js";
+import { PERSONAS, PERSONA_WEIGHTS, type Persona } from "./personas.js";
+import { makeIdentity, asciiFold } from "./names.js";
+import { Rng } from "./random.js";
+import { isoSecond } from "./time.js";
+import type { CustomerTruth } from "./truth.js";
+
+/** An event with its time as epoch ms (for ordering without re-parsing ISO strings). */
+export interface TimedEvent {
+  at: number;
+  event: ChurnEvent;
+}
+
+interface Queued extends TimedEvent {
+  /** Customer-initiated events (surveys) must not appear after the customer has left. */
+  byCustomer: boolean;
+}
+
+interface Order {
+  orderId: string;
+  amount: number;
+}
+
+type Action =
+  | { at: number; kind: "issue"; order: Order; category: string }
+  | { at: number; kind: "ticket_closed"; breached: boolean; escalated: boolean; hours: number }
+  | { at: number; kind: "refund"; partial: boolean };
+
+type Priority = "low" | "normal" | "high" | "urgent";
+const PRIORITIES: readonly Priority[] = ["low", "normal", "high", "urgent"];
+const PRIORITY_WEIGHTS = [25, 50, 18, 7];
+// A customer on the way out writes angrily: mostly high/urgent.
+const COMPLAINT_PRIORITY_WEIGHTS = [0, 3, 5, 2];
+/** Typical SLA targets (hours to resolution) and the median actually achieved. */
+const SLA_HOURS: Record<Priority, number> = { low: 120, normal: 72, high: 24, urgent: 8 };
+const MEDIAN_RESOLUTION_HOURS: Record<Priority, number> = { low: 50, normal: 30, high: 10, urgent: 3.5 };
+const ESCALATED_AT_OPEN: Record<Priority, number> = { low: 0.02, normal: 0.04, high: 0.12, urgent: 0.25 };
+
+const TICKET_CHANNELS = ["email", "chat", "phone", "web_form"];
+const TICKET_CHANNEL_WEIGHTS = [40, 30, 20, 10];
+const ORDER_CHANNELS = ["web", "app", "store", "phone"];
+const ORDER_CHANNEL_WEIGHTS = [55, 30, 10, 5];
+const ORDER_ISSUES = ["delivery", "product", "returns"];
+const BACKGROUND_ISSUES = ["billing", "account", "technical", "other"];
+const RESOLUTIONS = ["resolved", "resolved", "resolved", "workaround", "replaced", "no_fault_found", "duplicate"];
+
+// Relative activity by UTC hour: online shopping peaks in the evening, support in office hours.
+const PURCHASE_HOURS = [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 4, 4.5, 5, 5.5, 5, 4.5, 4.5, 5, 5.5, 6.5, 7.5, 8, 7, 5, 2.5];
+const SUPPORT_HOURS = [0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.6, 2, 5, 7, 7, 6.5, 5, 6, 6.5, 6, 5, 3.5, 2.5, 2, 1.5, 1.2, 0.8, 0.5];
+
+/**
+ * Baseline daily churn hazard. Tuned so that, over the default 540-day window, 15-35% of the
+ * customers active at any point churn within the following 90 days.
+ */
+const BASE_HAZARD = 0.0015;
+/** Recent-problem counters forget with a 60-day half-life: old trouble is forgiven. */
+const COUNTER_DECAY = Math.pow(0.5, 1 / 60);
+/** Share of churners who withdraw gradually, for how long on average, buying at what rate. */
+const WITHDRAWAL_SHARE = 0.7;
+const WITHDRAWAL_MEAN_DAYS = 30;
+const WITHDRAWAL_PURCHASE_RATE = 0.3;
+const NPS_SURVEY_DAILY = 1 / 150;
+const PROFILE_UPDATE_DAILY = 1 / 2500;
+
+function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}
+
+/** Whole seconds: ISO strings then have no fractional part and sort exactly like the numbers. */
+function toSecond(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+export class CustomerSim {
+  readonly index: number;
+  readonly customerId: string;
+  private readonly ctx: SimContext;
+  private readonly rng: Rng;
+  private readonly persona: Persona;
+  private readonly idPrefix: string;
+  private readonly number: string;
+  private readonly currency: string;
+  /** Divisor from base-currency prices to this customer's currency. */
+  private readonly rateToBase: number;
+  private readonly locale: string;
+  private readonly firstName: string;
+  private readonly lastName: string;
+  private readonly signedUpAt: number;
+  private readonly preferredChannel: string;
+  /** Nothing is simulated before this instant (the signup, or the window start). */
+  private readonly activeFrom: number;
+
+  // Latent traits and state.
+  private readonly meanInterval: number;
+  private readonly basketMedian: number;
+  /** Multiplier on ticket and issue rates: some customers (or their products) just break more. */
+  private readonly proneness: number;
+  /** Per-day drift of the satisfaction baseline: some relationships sour slowly. */
+  private readonly drift: number;
+  private satisfactionBase: number;
+  private satisfaction: number;
+  private readonly satisfactionStart: number;
+  private engagement: number;
+  /** Drops on "life events" (moved, no longer needs the product): disengagement without anger. */
+  private lifeFactor = 1;
+  private clock = 0;
+  private nextGap: number;
+  private recentTickets = 0;
+  private recentBreaches = 0;
+  private recentEscalations = 0;
+  private recentRefunds = 0;
+
+  private day: number;
+  private frontier: number;
+  private alive = true;
+  private churnedAt: number | null = null;
+  /** When the hidden decision to leave was taken; churnedAt follows after the withdrawal phase. */
+  private decidedAt: number | null = null;
+  private leaveAt = Infinity;
+  private churnReason: string | null = null;
+  private cancelled = false;
+
+  private eventCount = 0;
+  private orderCount = 0;
+  private ticketCount = 0;
+  private profileCount = 0;
+  private purchases = 0;
+  private tickets = 0;
+  private surveys = 0;
+  private lastPurchaseAt: number | null = null;
+  private readonly recentOrders: Order[] = [];
+  private readonly out: Queued[] = [];
+  private agenda: Action[] = [];
+
+  constructor(ctx: SimContext, index: number) {
+    this.ctx = ctx;
+    this.index = index;
+    this.customerId = customerIdOf(index);
+    this.number = String(index).padStart(6, "0");
+    this.idPrefix = `${ctx.seed}-${this.customerId}-`;
+    const rng = (this.rng = new Rng(ctx.seed, index));
+
+    this.persona = PERSONAS[rng.weightedIndex(PERSONA_WEIGHTS)] ?? (PERSONAS[0] as Persona);
+    const foreign = ctx.foreign !== null && rng.chance(ctx.foreign.share);
+    this.currency = foreign && ctx.foreign ? ctx.foreign.code : ctx.currency;
+    this.rateToBase = foreign && ctx.foreign ? ctx.foreign.rateToBase : 1;
+    const identity = makeIdentity(rng, index, foreign);
+    this.locale = identity.locale;
+    this.firstName = identity.first;
+    this.lastName = identity.last;
+    this.preferredChannel = ORDER_CHANNELS[rng.weightedIndex(ORDER_CHANNEL_WEIGHTS)] ?? "web";
+
+    this.meanInterval = rng.logNormal(this.persona.intervalDays, 0.35);
+    this.basketMedian = rng.logNormal(this.persona.basketMedian, 0.3);
+    this.proneness = rng.logNormal(1, 0.7);
+    this.drift = -0.0003 + 0.0007 * rng.normal();
+    this.satisfactionBase = clamp(this.persona.satisfaction + 0.15 * rng.normal(), 0.05, 0.98);
+    this.satisfaction = this.satisfactionBase;
+    this.satisfactionStart = this.satisfaction;
+    this.engagement = this.engagementTarget();
+    this.nextGap = this.drawGap();
+
+    let profileAt: number;
+    const existing = rng.chance(ctx.existingShare);
+    if (existing) {
+      // Tenure at the window start: a month to three years.
+      this.signedUpAt = toSecond(ctx.startMs - rng.int(30, 1095) * DAY_MS - rng.next() * DAY_MS);
+      // A CRM backfill at the window start; tenure comes from signedUpAt.
+      profileAt = toSecond(ctx.startMs + rng.next() * HOUR_MS);
+      // Mid-rhythm: the next purchase falls anywhere in the current interval, not on day one.
+      this.clock = rng.next() * this.nextGap;
+    } else {
+      this.signedUpAt = toSecond(ctx.startMs + rng.next() * (ctx.endMs - ctx.startMs));
+      profileAt = this.signedUpAt;
+      // Most people sign up to buy something now; some only browse and buy later, if ever.
+      if (rng.chance(0.85)) this.nextGap = rng.exponential(1.5);
+    }
+    this.activeFrom = profileAt;
+    this.day = Math.floor((profileAt - ctx.firstDayMs) / DAY_MS);
+    this.frontier = profileAt;
+    this.emit(profileAt, this.profileEvent(profileAt, identity.email), true);
+  }
+
+  /**
+   * Appends every event before `until` to `sink` in this customer's order, simulating as far as
+   * needed; returns false once the customer's history is complete.
+   */
+  drainBefore(until: number, sink: (e: TimedEvent, index: number) => void): boolean {
+    for (;;) {
+      const head = this.out[0];
+      if (head !== undefined && head.at < this.frontier && head.at < until) {
+        this.out.shift();
+        sink(head, this.index);
+        continue;
+      }
+      // Everything still to be generated happens at or after the frontier.
+      if (this.frontier >= until) return this.frontier !== Infinity || this.out.length > 0;
+      this.step();
+    }
+  }
+
+  truth(): CustomerTruth {
+    return {
+      customerId: this.customerId,
+      persona: this.persona.name,
+      signedUpAt: this.signedUpAt,
+      churnedAt: this.churnedAt,
+      decidedAt: this.churnedAt === null ? null : this.decidedAt,
+      cancelled: this.cancelled,
+      churnReason: this.churnReason,
+      currency: this.currency,
+      locale: this.locale,
+      purchases: this.purchases,
+      tickets: this.tickets,
+      surveys: this.surveys,
+      lastPurchaseAt: this.lastPurchaseAt,
+      satisfactionStart: round2(this.satisfactionStart),
+      satisfactionEnd: round2(this.satisfaction),
+    };
+  }
+
+  // ---- the day step ------------------------------------------------------------------------
+
+  private step(): void {
+    const ctx = this.ctx;
+    const dayIndex = this.day++;
+    const t0 = ctx.firstDayMs + dayIndex * DAY_MS;
+    if (t0 >= ctx.endMs) {
+      this.frontier = Infinity;
+      return;
+    }
+    const t1 = t0 + DAY_MS;
+    const lo = Math.max(t0, this.activeFrom);
+    const rng = this.rng;
+    const tenureDays = (t0 - this.signedUpAt) / DAY_MS;
+
+    // The decision to leave is drawn on the state at the start of the day, before its activity.
+    if (this.decidedAt === null && rng.next() < this.hazard(tenureDays)) {
+      this.decidedAt = toSecond(lo);
+      this.churnReason = this.dominantReason();
+      if (rng.chance(WITHDRAWAL_SHARE)) {
+        // Most customers fade out before they go: a few weeks of buying less and answering surveys
+        // grumpily. This is the window in which a retention team can still act.
+        this.leaveAt = lo + rng.exponential(WITHDRAWAL_MEAN_DAYS) * DAY_MS;
+        this.satisfaction = clamp(this.satisfaction - 0.1, 0, 1);
+      } else {
+        // The rest leave at once (a competitor's offer, a bad last experience).
+        this.leaveAt = lo + rng.next() * (t1 - lo);
+      }
+    }
+    if (this.leaveAt < t1) {
+      this.churn(lo, Math.max(lo, this.leaveAt));
+      return;
+    }
+
+    this.runDueActions(t1);
+
+    if (rng.next() < this.ticketRate()) {
+      this.openTicket(this.timeInDay(t0, lo, SUPPORT_HOURS), rng.pick(BACKGROUND_ISSUES), null);
+    }
+
+    // Purchases follow a renewal process in "operational time": the clock runs faster in high
+    // season and slower when engagement falls, which stretches the gaps of disengaging customers.
+    const withdrawal = this.decidedAt === null ? 1 : WITHDRAWAL_PURCHASE_RATE;
+    this.clock += (this.persona.season[ctx.months[dayIndex] ?? 0] ?? 1) * this.engagement * withdrawal;
+    for (let n = 0; n < 3 && this.clock >= this.nextGap; n++) {
+      this.clock -= this.nextGap;
+      this.nextGap = this.drawGap();
+      this.purchase(this.timeInDay(t0, lo, PURCHASE_HOURS), ctx.months[dayIndex] ?? 0);
+    }
+
+    if (rng.next() < NPS_SURVEY_DAILY) this.relationshipSurvey(this.timeInDay(t0, lo, PURCHASE_HOURS));
+    if (rng.next() < PROFILE_UPDATE_DAILY) this.profileUpdate(this.timeInDay(t0, lo, PURCHASE_HOURS));
+
+    // Actions scheduled during the day for later that same day (a ticket opened this morning and
+    // closed this afternoon) must run before the frontier passes them, or their events would be
+    // released after later ones.
+    this.runDueActions(t1);
+    this.evolve();
+    this.frontier = t1;
+  }
+
+  /**
+   * Daily hazard: baseline x onboarding x exp(linear predictor). The multiplicative form makes each
+   * signal raise the risk by a factor, so no single one is needed for a customer to leave.
+   */
+  private hazard(tenureDays: number): number {
+    // New customers decide quickly whether they stay: 3.5x hazard on day one, ~1.3x after 3 months.
+    const onboarding = tenureDays < 400 ? 1 + 2.5 * Math.exp(-tenureDays / 45) : 1;
+    const x =
+      3.5 * (0.65 - this.satisfaction) +
+      0.45 * this.recentBreaches +
+      0.3 * this.recentEscalations +
+      0.2 * this.recentTickets +
+      0.35 * this.recentRefunds +
+      2 * Math.max(0, 1 - this.engagement) +
+      (this.orderCount === 0 && tenureDays > 14 ? 0.7 : 0);
+    return Math.min(0.1, BASE_HAZARD * this.persona.hazard * onboarding * Math.exp(x));
+  }
+
+  private ticketRate(): number {
+    // Unhappy customers contact support about things happy ones shrug off.
+    return (this.proneness / 220) * (0.4 + 1.4 * (1 - this.satisfaction));
+  }
+
+  private engagementTarget(): number {
+    return clamp(0.1 + 1.35 * this.satisfaction, 0.2, 1.3) * this.lifeFactor;
+  }
+
+  private evolve(): void {
+    const rng = this.rng;
+    this.recentTickets *= COUNTER_DECAY;
+    this.recentBreaches *= COUNTER_DECAY;
+    this.recentEscalations *= COUNTER_DECAY;
+    this.recentRefunds *= COUNTER_DECAY;
+    this.satisfactionBase = clamp(this.satisfactionBase + this.drift, 0.05, 0.98);
+    // Shocks fade back towards the baseline within a few months.
+    this.satisfaction = clamp(
+      this.satisfaction + 0.015 * (this.satisfactionBase - this.satisfaction) + (rng.next() - 0.5) * 0.03,
+      0,
+      1,
+    );
+    if (rng.next() < 1 / 1500) this.lifeFactor *= 0.45;
+    this.engagement += 0.03 * (this.engagementTarget() - this.engagement);
+  }
+
+  private drawGap(): number {
+    const k = this.persona.intervalShape;
+    return this.rng.gamma(k, this.meanInterval / k);
+  }
+
+  // ---- churn -------------------------------------------------------------------------------
+
+  private churn(lo: number, leaveAt: number): void {
+    const rng = this.rng;
+    const at = toSecond(leaveAt);
+    this.alive = false;
+    this.churnedAt = at;
+    const reason = this.churnReason ?? this.dominantReason();
+    // Dissatisfied customers often say why on their way out.
+    if (rng.chance(0.15 + 0.45 * (1 - this.satisfaction))) {
+      this.openTicket(toSecond(lo + rng.next() * (at - lo)), "complaint", null);
+    }
+    if (rng.chance(0.4)) {
+      this.cancelled = true;
+      this.emit(at, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "cancellation", reason }, true);
+    }
+    // What the customer would have done later does not happen; what the company owes them
+    // (ticket resolutions, refunds) still does.
+    for (let i = this.out.length - 1; i >= 0; i--) {
+      const q = this.out[i] as Queued;
+      if (q.byCustomer && q.at > at) this.out.splice(i, 1);
+    }
+    this.agenda = [];
+    this.frontier = Infinity;
+  }
+
+  private dominantReason(): string {
+    if (this.recentBreaches >= 0.5 || this.recentEscalations >= 0.7) return "poor support experience";
+    if (this.recentRefunds >= 0.5) return "product quality issues";
+    if (this.satisfaction < 0.4) return "not satisfied with the service";
+    if (this.lifeFactor < 1 || this.engagement < 0.5) return "no longer needed";
+    return this.rng.pick(["moved to competitor", "too expensive", "no longer needed"]);
+  }
+
+  // ---- activities ----------------------------------------------------------------------------
+
+  private purchase(at: number, month: number): void {
+    const rng = this.rng;
+    const k = ++this.orderCount;
+    const orderId = `ord-${this.ctx.seed}-${this.number}-${k}`;
+    const items = 1 + rng.poisson(this.persona.extraItems);
+    // Bigger baskets with more items, but less than proportionally (people add cheap extras).
+    const sizeFactor = Math.sqrt(items / (1 + this.persona.extraItems));
+    const gifts = month >= 10 ? 1.15 : 1;
+    const amount = round2(rng.logNormal(this.basketMedian * sizeFactor * gifts, this.persona.basketSigma) / this.rateToBase);
+    const channel = rng.chance(0.8) ? this.preferredChannel : (ORDER_CHANNELS[rng.weightedIndex(ORDER_CHANNEL_WEIGHTS)] ?? "web");
+    const order: Order = { orderId, amount };
+    this.recentOrders.push(order);
+    if (this.recentOrders.length > 6) this.recentOrders.shift();
+    if (this.emit(at, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "purchase", orderId, amount, currency: this.currency, quantity: items, channel }, true)) {
+      this.purchases++;
+      this.lastPurchaseAt = at;
+    }
+
+    // Something goes wrong with some orders (late, broken, wrong): a ticket a few days later.
+    if (rng.chance(Math.min(0.5, 0.045 * this.proneness))) {
+      this.schedule({ at: toSecond(at + rng.logNormal(3, 0.5) * DAY_MS), kind: "issue", order, category: rng.pick(ORDER_ISSUES) });
+    } else if (rng.chance(0.025)) {
+      // A plain return: refunded without anyone needing to call.
+      const refundAt = toSecond(at + rng.logNormal(10, 0.4) * DAY_MS);
+      this.refund(refundAt, order, rng.chance(0.3), "return");
+    }
+    if (rng.chance(0.03)) {
+      const surveyAt = toSecond(at + rng.logNormal(2, 0.5) * DAY_MS);
+      this.emit(surveyAt, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(surveyAt), schemaVersion: 1, type: "survey_response", csat: this.csat(0) }, true);
+    }
+  }
+
+  private openTicket(at: number, category: string, order: Order | null): void {
+    const rng = this.rng;
+    const k = ++this.ticketCount;
+    const ticketId = `tkt-${this.ctx.seed}-${this.number}-${k}`;
+    const complaint = category === "complaint";
+    const priority = PRIORITIES[rng.weightedIndex(complaint ? COMPLAINT_PRIORITY_WEIGHTS : PRIORITY_WEIGHTS)] ?? "normal";
+    const escalatedAtOpen = rng.chance(ESCALATED_AT_OPEN[priority]);
+    const channel = TICKET_CHANNELS[rng.weightedIndex(TICKET_CHANNEL_WEIGHTS)] ?? "email";
+    if (this.emit(at, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "support_ticket_opened", ticketId, priority, category, channel, escalated: escalatedAtOpen }, true)) {
+      this.tickets++;
+    }
+
+    // Resolution times are heavy-tailed; escalations take longer, and slow tickets get escalated.
+    let hours = Math.max(5 / 60, rng.logNormal(MEDIAN_RESOLUTION_HOURS[priority], 0.9)) * (escalatedAtOpen ? 1.8 : 1);
+    const escalatedLater = !escalatedAtOpen && rng.chance(hours > SLA_HOURS[priority] ? 0.2 : 0.05);
+    if (escalatedLater) hours *= 1.4;
+    const escalated = escalatedAtOpen || escalatedLater;
+    const breached = hours > SLA_HOURS[priority];
+    const resolvedAt = toSecond(at + hours * HOUR_MS);
+    const refunded = order !== null && rng.chance(0.45);
+    const resolution = refunded ? "refunded" : complaint ? "acknowledged" : rng.pick(RESOLUTIONS);
+    this.emit(
+      resolvedAt,
+      { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(resolvedAt), schemaVersion: 1, type: "support_ticket_resolved", ticketId, slaBreached: breached, escalated, resolution },
+      false,
+    );
+    if (refunded && order) this.refund(resolvedAt, order, rng.chance(0.5), category === "delivery" ? "late delivery" : "damaged item");
+
+    this.recentTickets += 1;
+    this.satisfaction = clamp(this.satisfaction - 0.03, 0, 1);
+    // Breach and escalation are felt (and visible in the data) when the ticket closes, not before.
+    if (this.alive) this.schedule({ at: resolvedAt, kind: "ticket_closed", breached, escalated, hours });
+  }
+
+  private refund(at: number, order: Order, partial: boolean, reason: string): void {
+    const amount = partial ? round2(order.amount * (0.2 + 0.5 * this.rng.next())) : order.amount;
+    this.emit(at, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "refund", orderId: order.orderId, amount, currency: this.currency, reason }, false);
+    if (this.alive) this.schedule({ at, kind: "refund", partial });
+  }
+
+  private runDueActions(until: number): void {
+    while (this.alive && this.agenda.length > 0 && (this.agenda[0] as Action).at < until) this.run(this.agenda.shift() as Action);
+  }
+
+  private run(action: Action): void {
+    switch (action.kind) {
+      case "issue":
+        this.openTicket(action.at, action.category, action.order);
+        break;
+      case "ticket_closed": {
+        if (action.breached) {
+          this.recentBreaches += 1;
+          this.satisfaction -= 0.07;
+        }
+        if (action.escalated) {
+          this.recentEscalations += 1;
+          this.satisfaction -= 0.04;
+        }
+        if (!action.breached && action.hours < 24) this.satisfaction += 0.01;
+        this.satisfaction = clamp(this.satisfaction, 0, 1);
+        // Post-ticket survey: CSAT for the interaction, CES for how hard it was.
+        if (this.rng.chance(0.35)) {
+          const at = toSecond(action.at + this.rng.logNormal(5, 0.8) * HOUR_MS);
+          const effort = (action.breached ? 0.25 : 0) + (action.escalated ? 0.15 : 0);
+          this.emit(at, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "survey_response", csat: this.csat(effort), ces: this.ces(effort) }, true);
+        }
+        break;
+      }
+      case "refund":
+        this.recentRefunds += action.partial ? 0.6 : 1;
+        this.satisfaction = clamp(this.satisfaction - 0.02, 0, 1);
+        break;
+    }
+  }
+
+  private relationshipSurvey(at: number): void {
+    const nps = clamp(Math.round(11 * this.satisfaction - 0.5 + 1.3 * this.rng.normal()), 0, 10);
+    const event: ChurnEvent = this.rng.chance(0.5)
+      ? { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "survey_response", nps, csat: this.csat(0) }
+      : { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "survey_response", nps };
+    this.emit(at, event, true);
+  }
+
+  /** `penalty` (0..1) lowers the perceived experience of this one interaction. */
+  private csat(penalty: number): number {
+    return clamp(Math.round(1 + 4 * (this.satisfaction - penalty) + 0.7 * this.rng.normal()), 1, 5);
+  }
+
+  private ces(penalty: number): number {
+    return clamp(Math.round(7 - 6 * (this.satisfaction - penalty) + 0.9 * this.rng.normal()), 1, 7);
+  }
+
+  private profileEvent(at: number, email: string): ChurnEvent {
+    return {
+      eventId: this.nextId(),
+      customerId: this.customerId,
+      occurredAt: isoSecond(at),
+      schemaVersion: 1,
+      type: "customer_profile",
+      email,
+      name: `${this.firstName} ${this.lastName}`,
+      locale: this.locale,
+      signedUpAt: isoSecond(this.signedUpAt),
+    };
+  }
+
+  /** An e-mail change: the worker must upsert profiles, not just insert them. */
+  private profileUpdate(at: number): void {
+    const k = ++this.profileCount;
+    const email = `${asciiFold(this.firstName)}.${asciiFold(this.lastName)}.${this.number}.${k}@example.org`;
+    this.emit(at, this.profileEvent(at, email), true);
+  }
+
+  // ---- plumbing ------------------------------------------------------------------------------
+
+  // Events are built as plain literals rather than by spreading a shared base object: spreading
+  // made V8 build each event through its slow path (a fifth of the run time).
+  private nextId(): string {
+    return `${this.idPrefix}${++this.eventCount}`;
+  }
+
+  /** Queues an event in time order; returns false when it falls outside the window. */
+  private emit(at: number, event: ChurnEvent, byCustomer: boolean): boolean {
+    if (at < this.ctx.startMs || at >= this.ctx.endMs) return false;
+    const out = this.out;
+    // Insert after every event at the same instant: ties keep creation order.
+    let i = out.length;
+    while (i > 0 && (out[i - 1] as Queued).at > at) i--;
+    out.splice(i, 0, { at, event, byCustomer });
+    return true;
+  }
+
+  private schedule(action: Action): void {
+    const agenda = this.agenda;
+    let i = agenda.length;
+    while (i > 0 && (agenda[i - 1] as Action).at > action.at) i--;
+    agenda.splice(i, 0, action);
+  }
+
+  /** A time on day [t0, t0 + 1 day) following an hourly activity profile, not before `lo`. */
+  private timeInDay(t0: number, lo: number, hours: readonly number[]): number {
+    const rng = this.rng;
+    let at = t0 + rng.weightedIndex(hours) * HOUR_MS + rng.next() * HOUR_MS;
+    if (at < lo) at = lo + rng.next() * (t0 + DAY_MS - lo);
+    return toSecond(at);
+  }
+}

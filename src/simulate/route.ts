@@ -1,0 +1,28 @@
+/**
+ * Which Kafka topic an event belongs on. Shared by the simulate CLI, the demo and the benchmarks so
+ * they all agree with the worker's subscription: commerce events on one topic, support and
+ * feedback on the other (they usually come from different source systems).
+ */
+import type { EventType } from "../events/schema.js";
+
+export interface Topics {
+  purchases: string;
+  support: string;
+}
+
+export const DEFAULT_TOPICS: Readonly<Topics> = { purchases: "purchases", support: "support" };
+
+const SUPPORT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
+  "support_ticket_opened",
+  "support_ticket_resolved",
+  "survey_response",
+]);
+
+/** "purchases" for purchase, refund, cancellation and customer_profile; "support" otherwise. */
+export function topicKindFor(type: EventType): keyof Topics {
+  return SUPPORT_TYPES.has(type) ? "support" : "purchases";
+}
+
+export function topicFor(event: { type: EventType }, topics: Readonly<Topics> = DEFAULT_TOPICS): string {
+  return topics[topicKindFor(event.type)];
+}

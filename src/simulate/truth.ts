@@ -1,0 +1,80 @@
+/**
+ * Ground truth of a run: what the simulator knows and the worker must infer. Tests and model
+ * evaluation use it to check that churn is learnable from the events alone.
+ */
+import type { PersonaName } from "./personas.js";
+
+export interface CustomerTruth {
+  customerId: string;
+  persona: PersonaName;
+  /** Epoch ms. Before the window start for customers who already existed. */
+  signedUpAt: number;
+  /** Epoch ms of the (hidden) decision to leave, or null if still a customer at the window end. */
+  churnedAt: number | null;
+  /**
+   * Epoch ms of the hidden decision to leave (null if not churned by the window end). Most churners
+   * then buy less for a few weeks before churnedAt; a model that flags them in between is early.
+   */
+  decidedAt: number | null;
+  /** Whether the customer also sent an explicit cancellation event (otherwise: silent churn). */
+  cancelled: boolean;
+  /** Main driver of the churn as the simulator saw it, null when not churned. */
+  churnReason: string | null;
+  currency: string;
+  locale: string;
+  /** Counts of events inside the window. */
+  purchases: number;
+  tickets: number;
+  surveys: number;
+  lastPurchaseAt: number | null;
+  /** Latent satisfaction 0..1 when the customer entered the window and when it left it. */
+  satisfactionStart: number;
+  satisfactionEnd: number;
+}
+
+export type GroundTruth = Map<string, CustomerTruth>;
+
+export interface HorizonChurn {
+  active: number;
+  churned: number;
+  /** churned / active, or 0 with no active customers. */
+  rate: number;
+}
+
+/**
+ * Of the customers active at `atMs` (signed up, not yet churned), the share that churn within the
+ * next `horizonDays`: the label a churn model with that horizon is trained on.
+ */
+export function churnRateOverHorizon(truth: Iterable<CustomerTruth>, atMs: number, horizonDays = 90): HorizonChurn {
+  const horizonEnd = atMs + horizonDays * 86_400_000;
+  let active = 0;
+  let churned = 0;
+  for (const t of truth) {
+    if (t.signedUpAt > atMs) continue;
+    if (t.churnedAt !== null && t.churnedAt <= atMs) continue;
+    active++;
+    if (t.churnedAt !== null && t.churnedAt <= horizonEnd) churned++;
+  }
+  return { active, churned, rate: active === 0 ? 0 : churned / active };
+}
+
+export interface TruthRecordJson extends Omit<CustomerTruth, "signedUpAt" | "churnedAt" | "decidedAt" | "lastPurchaseAt"> {
+  signedUpAt: string;
+  churnedAt: string | null;
+  decidedAt: string | null;
+  lastPurchaseAt: string | null;
+}
+
+/** JSON-friendly form (ISO instants, an array ordered by customer id) for `--truth truth.json`. */
+export function truthToJson(truth: GroundTruth): TruthRecordJson[] {
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  return [...truth.values()]
+    .sort((a, b) => (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0))
+    .map((t) => ({
+      ...t,
+      signedUpAt: new Date(t.signedUpAt).toISOString(),
+      churnedAt: iso(t.churnedAt),
+      decidedAt: iso(t.decidedAt),
+      lastPurchaseAt: iso(t.lastPurchaseAt),
+    }));
+}
