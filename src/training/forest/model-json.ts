@@ -99,28 +99,54 @@ export function flatTreeToCartJson(
   compact: boolean,
 ): DecisionTreeClassifierJson {
   const K = tree.nClasses;
-  const nodeFields: CartNodeOptionFields = compact ? {} : { kind: 'classifier', ...options };
+  const o = options;
   const fractions = (id: number): number[] => Array.from(tree.value.subarray(id * K, id * K + K));
 
   // Children are always created after their parent, so building in reverse index order lets each
   // node pick up finished children without recursion (depth is unbounded when maxDepth = Infinity).
+  // Object literals of fixed shape (not spreads): there are ~10^5 nodes per model.
   const built: CartNodeJson[] = new Array(tree.nNodes);
   for (let id = tree.nNodes - 1; id >= 0; id--) {
     const f = tree.feature[id]!;
     if (f < 0) {
-      built[id] = { ...nodeFields, distribution: [fractions(id)] };
-    } else {
-      built[id] = {
-        ...nodeFields,
-        splitValue: tree.threshold[id]!,
-        splitColumn: localColumn(f),
-        gain: tree.gain[id]!,
-        numberSamples: tree.numberSamples[id]!,
-        classDistribution: fractions(id),
-        left: built[tree.left[id]!]!,
-        right: built[tree.right[id]!]!,
-      };
+      const distribution = [fractions(id)];
+      built[id] = compact
+        ? { distribution }
+        : {
+            kind: 'classifier',
+            gainFunction: o.gainFunction,
+            splitFunction: o.splitFunction,
+            minNumSamples: o.minNumSamples,
+            maxDepth: o.maxDepth,
+            gainThreshold: o.gainThreshold,
+            distribution,
+          };
+      continue;
     }
+    const splitValue = tree.threshold[id]!;
+    const splitColumn = localColumn(f);
+    const gain = tree.gain[id]!;
+    const numberSamples = tree.numberSamples[id]!;
+    const classDistribution = fractions(id);
+    const left = built[tree.left[id]!]!;
+    const right = built[tree.right[id]!]!;
+    built[id] = compact
+      ? { splitValue, splitColumn, gain, numberSamples, classDistribution, left, right }
+      : {
+          kind: 'classifier',
+          gainFunction: o.gainFunction,
+          splitFunction: o.splitFunction,
+          minNumSamples: o.minNumSamples,
+          maxDepth: o.maxDepth,
+          gainThreshold: o.gainThreshold,
+          splitValue,
+          splitColumn,
+          gain,
+          numberSamples,
+          classDistribution,
+          left,
+          right,
+        };
   }
   return {
     options: { ...options, kind: 'classifier' },
