@@ -1,7 +1,8 @@
 /**
  * Composes the stages into one running worker: database (embedded or external) with migrations,
- * Kafka ingest, and the operator HTTP endpoints. main.ts, the demo and the tests all start the
- * worker through here, so they exercise the same wiring.
+ * the current model, Kafka ingest, rescoring and risk-score events, scheduled jobs (full
+ * rescoring, digests) with the outbox sender, and the operator HTTP endpoints. main.ts, the demo
+ * and the tests all start the worker through here, so they exercise the same wiring.
  */
 import type { Config } from "./config/config.js";
 import { createLogger, type Logger } from "./log.js";
@@ -12,6 +13,13 @@ import { migrate } from "./store/migrate.js";
 import { startEmbeddedPostgres, type EmbeddedPg } from "./store/embedded.js";
 import { createKafka } from "./ingest/kafka.js";
 import { startIngest, type Ingest, type IngestOptions } from "./ingest/consumer.js";
+import { startModelRegistry, type ModelRegistry } from "./scoring/registry.js";
+import { startScoringService, type ScoringService } from "./scoring/service.js";
+import { startRiskPublisher } from "./publish/publisher.js";
+import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
+import { createMailTransport, drainOutbox, runDigest, type MailTransport } from "./outreach/index.js";
+import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
+import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
 
 export interface WorkerOptions {
   logger?: Logger;
@@ -20,14 +28,22 @@ export interface WorkerOptions {
   afterDbCommit?: IngestOptions["afterDbCommit"];
   /** Serve /healthz, /readyz, /metrics (default true; tests running several workers turn it off). */
   http?: boolean;
+  /** Start the cron schedules (default true); tests trigger jobs explicitly through `scheduler.runNow`. */
+  schedules?: boolean;
 }
 
 export interface Worker {
   db: Db;
   ingest: Ingest;
+  models: ModelRegistry;
+  scoring: ScoringService;
+  scheduler: Scheduler;
+  transport: MailTransport;
   metrics: Metrics;
   logger: Logger;
   httpPort: number | null;
+  /** Runs the digest job for `now` (cluster-once per slot) and sends what it enqueued. */
+  digestNow(now?: Date): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -52,9 +68,62 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const logger = options.logger ?? createLogger(config.logLevel);
   const brokers = config.kafka.brokers === "embedded" ? options.brokers : config.kafka.brokers;
   if (!brokers || brokers.length === 0) throw new Error("KAFKA_BROKERS is \"embedded\" but no local broker address was given");
+  // Everything that can be refused is checked before anything starts: model, segments.
+  const models = await startModelRegistry(config.scoring.modelDir, logger, config.scoring.pollMs);
+  const segments = await loadSegments(config.outreach.segmentsFile ?? DEFAULT_SEGMENTS_FILE);
   const metrics = createMetrics(options.http !== false);
   const { db, embedded } = await openDatabase(config, logger);
   const kafka = createKafka({ ...config.kafka, brokers }, logger);
+  const publisher = await startRiskPublisher(kafka, config.kafka.topics.riskScores);
+  const transport = createMailTransport({ smtpUrl: config.outreach.smtpUrl, outboxDir: config.outreach.outboxDir });
+  const o = config.outreach;
+
+  const scoring = startScoringService({
+    pool: db.pool,
+    model: () => models.current(),
+    segments,
+    publisher,
+    publishRule: { minDelta: config.scoring.minDelta },
+    includePii: config.scoring.includePii,
+    alerts: { from: o.from, baseCurrency: config.ingest.baseCurrency, ratePerHour: o.alertRatePerHour, crmLinkTemplate: o.crmLinkTemplate },
+    logger,
+  }, logger);
+
+  const drain = () => drainOutbox(db.pool, transport, { logger: logger.child({ component: "outbox" }) });
+  const scheduler = startScheduler(db.pool, [
+    {
+      name: "rescore-all",
+      cron: config.scoring.rescoreCron,
+      timeZone: o.timeZone,
+      // Silence is the main churn signal: customers who send nothing still grow riskier by the hour.
+      run: (at) => scoring.rescoreAll(at),
+    },
+    {
+      name: "digest",
+      cron: o.digestCron,
+      timeZone: o.timeZone,
+      run: async (at) => {
+        const period = trailingDays(at, o.kpiPeriodDays, o.timeZone);
+        const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previousPeriod(period, o.timeZone), at);
+        const results = await runDigest(db.pool, {
+          segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
+          from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, logger,
+        });
+        const sent = await drain();
+        return { digests: results.map((r) => ({ segment: r.segment, status: r.status, customers: r.customers })), sent };
+      },
+    },
+  ], logger);
+  const schedules = options.schedules !== false;
+  if (!schedules) scheduler.stop();
+
+  // A promoted model rescores everyone once per cluster (slot = model version).
+  models.onChange((m) => void scheduler.runNow("rescore-all", `model:${m.artifact.modelVersion}`));
+
+  // Every worker sends due outbox messages; row locks keep one message from going out twice.
+  const drainTimer = setInterval(() => void drain().catch((err) => logger.error({ err }, "outbox drain failed")), o.drainSeconds * 1000);
+  drainTimer.unref();
+
   const ingest = await startIngest({
     kafka,
     pool: db.pool,
@@ -65,25 +134,37 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     topics: [config.kafka.topics.purchases, config.kafka.topics.support],
     dlqTopic: config.kafka.topics.dlq,
     parse: { maxBytes: config.ingest.maxEventBytes, baseCurrency: config.ingest.baseCurrency, rates: config.ingest.rates },
-    ...(options.afterDbCommit ? { afterDbCommit: options.afterDbCommit } : {}),
+    afterDbCommit: async (ref, outcome) => {
+      // Off during bulk backfills (SCORE_AFTER_BATCH=false): the scheduled rescoring covers everyone.
+      if (config.scoring.afterBatch) scoring.enqueue(outcome.customers);
+      await options.afterDbCommit?.(ref, outcome);
+    },
   });
+
   let ops: OpsServer | null = null;
   if (options.http !== false) {
     ops = await startOpsServer(config.httpPort, metrics.registry, {
       async ready() {
         const dbOk = await db.pool.query("select 1").then(() => true, () => false);
         const consumerOk = ingest.isReady();
-        return { ok: dbOk && consumerOk, checks: { database: dbOk, consumer: consumerOk } };
+        return { ok: dbOk && consumerOk, checks: { database: dbOk, consumer: consumerOk, model: models.current().artifact.modelVersion } };
       },
     });
     logger.info({ port: ops.port }, "ops endpoints listening (/healthz, /readyz, /metrics)");
   }
   return {
-    db, ingest, metrics, logger,
+    db, ingest, models, scoring, scheduler, transport, metrics, logger,
     httpPort: ops?.port ?? null,
+    digestNow: (now = new Date()) => scheduler.runNow("digest", `manual:${now.toISOString()}`, now),
     async stop() {
+      clearInterval(drainTimer);
+      scheduler.stop();
+      models.stop();
       await ingest.stop();
+      await scoring.stop();
+      await publisher.stop();
       await ops?.close();
+      await transport.close();
       await db.close();
       await embedded?.stop();
     },

@@ -16,7 +16,9 @@ describe("loadConfig", () => {
     const c = loadConfig({});
     expect(c.database).toEqual({ embedded: { dir: "./data/postgres", port: 54329 } });
     expect(c.kafka.brokers).toBe("embedded");
-    expect(c.kafka.topics).toEqual({ purchases: "purchases", support: "support", dlq: "churn.dlq" });
+    expect(c.kafka.topics).toEqual({ purchases: "purchases", support: "support", dlq: "churn.dlq", riskScores: "churn.risk-scores" });
+    expect(c.scoring).toMatchObject({ modelDir: "./models", minDelta: 0.05, includePii: false, rescoreCron: "0 * * * *" });
+    expect(c.outreach).toMatchObject({ smtpUrl: null, outboxDir: "./outbox", digestCron: "0 7 * * *", timeZone: "UTC" });
     expect(c.ingest).toEqual({ maxEventBytes: 65536, baseCurrency: "EUR", rates: {} });
   });
 
@@ -50,6 +52,11 @@ describe("loadConfig", () => {
     expect(problems({ HTTP_PORT: "70000" })[0]).toMatch(/^HTTP_PORT:/);
     expect(problems({ KAFKA_SASL_MECHANISM: "plain" })[0]).toMatch(/KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/);
     expect(problems({ TOPIC_DLQ: "purchases" })[0]).toMatch(/^TOPIC_DLQ: must differ/);
+    expect(problems({ RESCORE_CRON: "every hour" })[0]).toMatch(/^RESCORE_CRON: expected a cron expression/);
+    expect(problems({ DIGEST_TIMEZONE: "Mars/Olympus" })[0]).toMatch(/^DIGEST_TIMEZONE: expected an IANA time zone/);
+    expect(problems({ SMTP_URL: "mail.example.com" })[0]).toMatch(/^SMTP_URL: expected an smtp:\/\/ or smtps:\/\/ URL/);
+    expect(problems({ RISK_SCORE_MIN_DELTA: "2" })[0]).toMatch(/^RISK_SCORE_MIN_DELTA: expected a number from 0 to 1/);
+    expect(problems({ CRM_LINK_TEMPLATE: "https://crm/x" })[0]).toMatch(/^CRM_LINK_TEMPLATE: .*\{customerId\}/);
   });
 
   it("treats empty strings as unset", () => {

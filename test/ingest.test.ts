@@ -11,14 +11,16 @@ import { startTestBroker, startTestPostgres, type TestPostgres } from "./support
 import { eventMessages, produce, readTopic, testKafka, waitFor } from "./support/kafka.js";
 import { testConfig, testEnv, testTopics, type TestTopics } from "./support/worker.js";
 import type { LocalBroker } from "../scripts/kafka-broker/broker.js";
+import { testModelDir } from "./support/model.js";
 
 let pgServer: TestPostgres;
 let broker: LocalBroker;
 let kafka: Kafka;
 let n = 0;
+let modelDir: string;
 
 beforeAll(async () => {
-  [pgServer, broker] = await Promise.all([startTestPostgres(), startTestBroker([])]);
+  [pgServer, broker, modelDir] = await Promise.all([startTestPostgres(), startTestBroker([]), testModelDir()]);
   kafka = testKafka(broker.bootstrap);
 });
 afterAll(async () => {
@@ -34,8 +36,9 @@ async function scenario() {
   await broker.createTopic(topics.purchases, 3);
   await broker.createTopic(topics.support, 3);
   await broker.createTopic(topics.dlq, 1);
+  await broker.createTopic(topics.riskScores, 3);
   const databaseUrl = await pgServer.createDatabase(`ingest_${name}`);
-  const opts = { databaseUrl, bootstrap: broker.bootstrap, topics, groupId: `g-${name}` };
+  const opts = { databaseUrl, bootstrap: broker.bootstrap, topics, groupId: `g-${name}`, modelDir };
   return { topics, databaseUrl, opts, config: testConfig(opts) };
 }
 
@@ -68,7 +71,7 @@ describe("ingest against the local broker and embedded Postgres", () => {
   it("applies a realistic stream: every valid event once, totals per customer equal what was produced", async () => {
     const s = await scenario();
     const { events } = simulate({ seed: 11, customers: 60, now: "2026-10-01T00:00:00Z", days: 200, foreignCurrency: { code: "USD", share: 0.1, rateToBase: 0.9 } });
-    const worker = await startWorker(s.config, { http: false });
+    const worker = await startWorker(s.config, { http: false, schedules: false });
     try {
       await produce(kafka, eventMessages(events, route(s.topics)));
       await waitFor("all events stored", async () => (await count(worker.db.pool, "select count(*) from raw_event")) === events.length);
@@ -83,7 +86,7 @@ describe("ingest against the local broker and embedded Postgres", () => {
   it("sends poison messages to the DLQ with their reason and source, and keeps going", async () => {
     const s = await scenario();
     const good = (id: string): ChurnEvent => ({ eventId: id, type: "purchase", customerId: "c-1", occurredAt: "2026-01-01T00:00:00Z", orderId: id, amount: 10, currency: "EUR" });
-    const worker = await startWorker(s.config, { http: false });
+    const worker = await startWorker(s.config, { http: false, schedules: false });
     try {
       await produce(kafka, [
         { topic: s.topics.purchases, key: "c-1", value: JSON.stringify(good("a")) },
@@ -115,7 +118,7 @@ describe("ingest against the local broker and embedded Postgres", () => {
   it("counts a duplicate eventId once, inside a batch and across batches", async () => {
     const s = await scenario();
     const e: ChurnEvent = { eventId: "dup-1", type: "purchase", customerId: "c-9", occurredAt: "2026-01-01T00:00:00Z", orderId: "o1", amount: 25, currency: "EUR" };
-    const worker = await startWorker(s.config, { http: false });
+    const worker = await startWorker(s.config, { http: false, schedules: false });
     try {
       const msg = { topic: s.topics.purchases, key: "c-9", value: JSON.stringify(e) };
       await produce(kafka, [msg, msg]);
@@ -133,7 +136,7 @@ describe("ingest against the local broker and embedded Postgres", () => {
     const s = await scenario();
     const { events } = simulate({ seed: 5, customers: 8, now: "2026-10-01T00:00:00Z", days: 300 });
     const shuffled = [...events].reverse();
-    const worker = await startWorker(s.config, { http: false });
+    const worker = await startWorker(s.config, { http: false, schedules: false });
     try {
       await produce(kafka, eventMessages(shuffled, route(s.topics)));
       await waitFor("all events stored", async () => (await count(worker.db.pool, "select count(*) from raw_event")) === events.length);
@@ -179,7 +182,7 @@ describe("ingest against the local broker and embedded Postgres", () => {
     expect(partial).toBeLessThan(events.length);
     await db.end();
 
-    const worker = await startWorker(s.config, { http: false });
+    const worker = await startWorker(s.config, { http: false, schedules: false });
     try {
       await waitFor("all events after restart", async () => (await count(worker.db.pool, "select count(*) from raw_event")) === events.length, 60_000);
       // Let the consumer drain whatever was redelivered before comparing.

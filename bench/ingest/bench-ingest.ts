@@ -96,9 +96,12 @@ async function main() {
     const config = loadConfig({
       DATABASE_URL: pg.url, KAFKA_BROKERS: broker.bootstrap, KAFKA_GROUP_ID: "bench-worker",
       KAFKA_SESSION_TIMEOUT_MS: "6000", LOG_LEVEL: "warn", HTTP_PORT: "0",
+      // Ingest only, as the target is defined: per-batch rescoring runs off the ingest path anyway,
+      // and operators turn it off for bulk backfills like this one (bench:score measures scoring).
+      SCORE_AFTER_BATCH: "false", OUTBOX_DIR: path.join(dir, "outbox"),
     });
     let firstBatchAt = 0;
-    const worker = await startWorker(config, { http: false, afterDbCommit: () => { if (firstBatchAt === 0) firstBatchAt = performance.now(); } });
+    const worker = await startWorker(config, { http: false, schedules: false, afterDbCommit: () => { if (firstBatchAt === 0) firstBatchAt = performance.now(); } });
     while (worker.ingest.stats.messages < total) await new Promise((r) => setTimeout(r, 20));
     const workerMs = performance.now() - firstBatchAt;
     const { rows } = await worker.db.pool.query<{ n: string }>("select count(*) as n from raw_event");

@@ -3,6 +3,7 @@
  * the worker with a message naming the variable and what is expected (ConfigError).
  */
 import { z } from "zod";
+import cron from "node-cron";
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -57,6 +58,16 @@ const brokers = z.string().transform((raw, ctx) => {
   return list;
 });
 
+const cronExpr = z.string().refine((v) => cron.validate(v), "a cron expression such as \"0 * * * *\" (minute hour day month weekday)");
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, "an IANA time zone such as Europe/Berlin or UTC");
+
 const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgresql:// connection URL").optional(),
   EMBEDDED_PG_DIR: z.string().min(1).default("./data/postgres"),
@@ -75,6 +86,25 @@ const envSchema = z.object({
   MAX_EVENT_BYTES: intFrom(256, 10_000_000).default(65_536),
   BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "an ISO-4217 code such as EUR").default("EUR"),
   CURRENCY_RATES: rates.default({}),
+  TOPIC_RISK_SCORES: topicName.default("churn.risk-scores"),
+  MODEL_DIR: z.string().min(1).default("./models"),
+  MODEL_POLL_MS: intFrom(200, 3_600_000).default(2_000),
+  RISK_SCORE_MIN_DELTA: z.coerce.number({ error: "a number from 0 to 1" }).min(0, "a number from 0 to 1").max(1, "a number from 0 to 1").default(0.05),
+  RISK_EVENTS_INCLUDE_PII: bool.default(false),
+  SCORE_AFTER_BATCH: bool.default(true),
+  RESCORE_CRON: cronExpr.default("0 * * * *"),
+  DIGEST_CRON: cronExpr.default("0 7 * * *"),
+  DIGEST_TIMEZONE: timeZone.default("UTC"),
+  SEGMENTS_FILE: z.string().min(1).optional(),
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, "an smtp:// or smtps:// URL").optional(),
+  OUTBOX_DIR: z.string().min(1).default("./outbox"),
+  MAIL_FROM: z.string().min(3).default("churnwatch <churnwatch@localhost>"),
+  OUTREACH_COOLDOWN_DAYS: intFrom(0, 365).default(7),
+  ALERT_RATE_PER_HOUR: intFrom(0, 10_000).default(5),
+  CRM_LINK_TEMPLATE: z.string().regex(/^https?:\/\/.*\{customerId\}/, "an http(s) URL containing {customerId}").optional(),
+  KPI_PERIOD_DAYS: intFrom(1, 366).default(30),
+  KPI_ACTIVE_WINDOW_DAYS: intFrom(1, 3650).default(90),
+  OUTBOX_DRAIN_SECONDS: intFrom(1, 3600).default(30),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
   HTTP_PORT: intFrom(0, 65535).default(9464),
 });
@@ -90,7 +120,22 @@ export interface Config {
     sessionTimeoutMs: number;
     ssl: boolean;
     sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
-    topics: { purchases: string; support: string; dlq: string };
+    topics: { purchases: string; support: string; dlq: string; riskScores: string };
+  };
+  scoring: { modelDir: string; pollMs: number; minDelta: number; includePii: boolean; rescoreCron: string; afterBatch: boolean };
+  outreach: {
+    segmentsFile: string | null;
+    digestCron: string;
+    timeZone: string;
+    smtpUrl: string | null;
+    outboxDir: string;
+    from: string;
+    cooldownDays: number;
+    alertRatePerHour: number;
+    crmLinkTemplate: string | null;
+    kpiPeriodDays: number;
+    kpiActiveWindowDays: number;
+    drainSeconds: number;
   };
   ingest: { maxEventBytes: number; baseCurrency: string; rates: Record<string, number> };
   logLevel: Env["LOG_LEVEL"];
@@ -117,6 +162,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const topics = [e.TOPIC_PURCHASES, e.TOPIC_SUPPORT];
   if (topics.includes(e.TOPIC_DLQ)) problems.push(`TOPIC_DLQ: must differ from the input topics; got "${e.TOPIC_DLQ}"`);
+  if ([...topics, e.TOPIC_DLQ].includes(e.TOPIC_RISK_SCORES)) {
+    problems.push(`TOPIC_RISK_SCORES: must differ from the input and dead-letter topics; got "${e.TOPIC_RISK_SCORES}"`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     database: e.DATABASE_URL ? { url: e.DATABASE_URL } : { embedded: { dir: e.EMBEDDED_PG_DIR, port: e.EMBEDDED_PG_PORT } },
@@ -129,7 +177,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.KAFKA_SASL_MECHANISM
         ? { sasl: { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } }
         : {}),
-      topics: { purchases: e.TOPIC_PURCHASES, support: e.TOPIC_SUPPORT, dlq: e.TOPIC_DLQ },
+      topics: { purchases: e.TOPIC_PURCHASES, support: e.TOPIC_SUPPORT, dlq: e.TOPIC_DLQ, riskScores: e.TOPIC_RISK_SCORES },
+    },
+    scoring: {
+      modelDir: e.MODEL_DIR, pollMs: e.MODEL_POLL_MS, minDelta: e.RISK_SCORE_MIN_DELTA,
+      includePii: e.RISK_EVENTS_INCLUDE_PII, rescoreCron: e.RESCORE_CRON, afterBatch: e.SCORE_AFTER_BATCH,
+    },
+    outreach: {
+      segmentsFile: e.SEGMENTS_FILE ?? null,
+      digestCron: e.DIGEST_CRON,
+      timeZone: e.DIGEST_TIMEZONE,
+      smtpUrl: e.SMTP_URL ?? null,
+      outboxDir: e.OUTBOX_DIR,
+      from: e.MAIL_FROM,
+      cooldownDays: e.OUTREACH_COOLDOWN_DAYS,
+      alertRatePerHour: e.ALERT_RATE_PER_HOUR,
+      crmLinkTemplate: e.CRM_LINK_TEMPLATE ?? null,
+      kpiPeriodDays: e.KPI_PERIOD_DAYS,
+      kpiActiveWindowDays: e.KPI_ACTIVE_WINDOW_DAYS,
+      drainSeconds: e.OUTBOX_DRAIN_SECONDS,
     },
     ingest: { maxEventBytes: e.MAX_EVENT_BYTES, baseCurrency: e.BASE_CURRENCY, rates: e.CURRENCY_RATES },
     logLevel: e.LOG_LEVEL,

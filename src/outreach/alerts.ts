@@ -23,7 +23,7 @@ import { rankCustomers } from "./customer.js";
 import { enqueueMessage } from "./outbox.js";
 import { renderAlert, renderAlertSummary } from "./render-alert.js";
 import { loadCandidates, recordListings, type Candidate } from "./select.js";
-import { inTransaction } from "./tx.js";
+import { inTransaction } from "../store/tx.js";
 import { matchesSegment, type Segment } from "./segments.js";
 
 export interface RiskChange {

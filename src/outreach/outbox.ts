@@ -16,7 +16,7 @@ import type pg from "pg";
 import type { Logger } from "../log.js";
 import { buildRawMessage, messageIdFor, outboxId, type OutgoingMail } from "./message.js";
 import type { MailTransport, OutboxItem } from "./transport.js";
-import { inTransaction } from "./tx.js";
+import { inTransaction } from "../store/tx.js";
 
 type Queryable = Pick<pg.PoolClient, "query">;
 

@@ -14,7 +14,7 @@ import { renderDigest } from "./render-digest.js";
 import { enqueueMessage, isEnqueued } from "./outbox.js";
 import { DEFAULT_RISE_DELTA, recordListings, selectForDigest } from "./select.js";
 import type { Segment } from "./segments.js";
-import { inTransactionOr, Rollback } from "./tx.js";
+import { inTransactionOr, Rollback } from "../store/tx.js";
 
 export interface RunDigestOptions {
   segments: readonly Segment[];

@@ -11,6 +11,7 @@ import type pg from "pg";
 import type { ChurnEvent } from "../events/schema.js";
 import { applyEvent, emptyState, type CustomerState } from "../features/index.js";
 import type { ValidEvent, Reject } from "../ingest/prepare.js";
+import { inTransaction } from "./tx.js";
 
 export interface PartitionRef {
   groupId: string;
@@ -161,9 +162,7 @@ export function applyToStates(states: Map<string, StoredState>, events: readonly
 }
 
 export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchWrite): Promise<BatchOutcome> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
+  return inTransaction(pool, async (client) => {
     const stored = await lockOffset(client, ref);
     const fresh = stored === null ? batch.events : batch.events.filter((e) => e.offset >= stored);
     const rejects = stored === null ? batch.rejects : batch.rejects.filter((r) => r.message.offset >= stored);
@@ -175,7 +174,6 @@ export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchW
     applyToStates(states, newEvents);
     await insertDeadLetters(client, ref, rejects);
     await upsertStatesAndOffset(client, ref, states, Math.max(batch.nextOffset, stored ?? 0));
-    await client.query("commit");
     return {
       applied: newEvents.length,
       duplicates: fresh.length - newEvents.length,
@@ -183,10 +181,5 @@ export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchW
       customers,
       deadLettered: rejects.length,
     };
-  } catch (err) {
-    await client.query("rollback").catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -5,13 +5,25 @@ export interface TestTopics {
   purchases: string;
   support: string;
   dlq: string;
+  riskScores: string;
 }
 
 export function testTopics(prefix: string): TestTopics {
-  return { purchases: `${prefix}.purchases`, support: `${prefix}.support`, dlq: `${prefix}.dlq` };
+  return { purchases: `${prefix}.purchases`, support: `${prefix}.support`, dlq: `${prefix}.dlq`, riskScores: `${prefix}.risk` };
 }
 
-export function testEnv(opts: { databaseUrl: string; bootstrap: string; topics: TestTopics; groupId: string; extra?: Record<string, string> }): Record<string, string> {
+export interface TestWorkerOptions {
+  databaseUrl: string;
+  bootstrap: string;
+  topics: TestTopics;
+  groupId: string;
+  /** Folder with current.json and the artifact (see support/model.ts). */
+  modelDir: string;
+  outboxDir?: string;
+  extra?: Record<string, string>;
+}
+
+export function testEnv(opts: TestWorkerOptions): Record<string, string> {
   return {
     DATABASE_URL: opts.databaseUrl,
     KAFKA_BROKERS: opts.bootstrap,
@@ -20,6 +32,10 @@ export function testEnv(opts: { databaseUrl: string; bootstrap: string; topics: 
     TOPIC_PURCHASES: opts.topics.purchases,
     TOPIC_SUPPORT: opts.topics.support,
     TOPIC_DLQ: opts.topics.dlq,
+    TOPIC_RISK_SCORES: opts.topics.riskScores,
+    MODEL_DIR: opts.modelDir,
+    MODEL_POLL_MS: "200",
+    OUTBOX_DIR: opts.outboxDir ?? `${opts.modelDir}/outbox`,
     LOG_LEVEL: "silent",
     HTTP_PORT: "0",
     CURRENCY_RATES: "USD=0.9",
@@ -27,6 +43,6 @@ export function testEnv(opts: { databaseUrl: string; bootstrap: string; topics: 
   };
 }
 
-export function testConfig(opts: Parameters<typeof testEnv>[0]): Config {
+export function testConfig(opts: TestWorkerOptions): Config {
   return loadConfig(testEnv(opts));
 }

@@ -1,0 +1,54 @@
+/**
+ * Risk-score event contract v1, published for CRM systems (key = customerId). The zod schema is
+ * the source of the generated JSON Schema in docs/schemas/. Delivery is at least once: consumers
+ * dedupe by (customerId, scoredAt).
+ */
+import { z } from "zod";
+
+export const RISK_EVENT_SCHEMA_VERSION = 1;
+
+export const riskScoreEvent = z
+  .object({
+    schemaVersion: z.literal(RISK_EVENT_SCHEMA_VERSION),
+    customerId: z.string().describe("Customer id; also the Kafka message key"),
+    score: z.number().min(0).max(1).describe("Calibrated probability of churn within the model's horizon"),
+    riskLevel: z.enum(["low", "medium", "high"]).describe("From the model's thresholds"),
+    segment: z.string().nullable().describe("First matching outreach segment (file order), null if none"),
+    segments: z.array(z.string()).describe("Every matching outreach segment"),
+    previousScore: z.number().min(0).max(1).nullable().describe("Score in the previous event for this customer, null for the first"),
+    previousRiskLevel: z.enum(["low", "medium", "high"]).nullable(),
+    reasons: z.array(z.object({
+      code: z.string().describe("Theme: recency, engagement, support, satisfaction, refunds, new_customer, value"),
+      text: z.string().describe("Plain sentence for people"),
+      weight: z.number().describe("Contribution to the churn probability"),
+    })).describe("Strongest reasons that raise the risk, strongest first"),
+    value: z.number().describe("Estimated 12-month value in the base currency"),
+    valueAtRisk: z.number().describe("value x score: outreach priority"),
+    horizonDays: z.number().int().describe("Churn horizon of the model"),
+    modelVersion: z.string(),
+    scoredAt: z.iso.datetime().describe("When the score was computed; (customerId, scoredAt) identifies the event"),
+    email: z.string().optional().describe("Only when RISK_EVENTS_INCLUDE_PII=true"),
+    name: z.string().optional().describe("Only when RISK_EVENTS_INCLUDE_PII=true"),
+  })
+  .strict();
+
+export type RiskScoreEvent = z.infer<typeof riskScoreEvent>;
+
+export interface PublishRule {
+  /** Publish when the score moved at least this much since the last published event. */
+  minDelta: number;
+}
+
+/**
+ * Whether a new score is news for CRMs: the first score, a change of risk level, or a move of at
+ * least minDelta. Everything else would flood CRMs with noise from hourly rescoring.
+ */
+export function shouldPublish(
+  previous: { score: number; riskLevel: string } | null,
+  next: { score: number; riskLevel: string },
+  rule: PublishRule,
+): boolean {
+  if (!previous) return true;
+  if (previous.riskLevel !== next.riskLevel) return true;
+  return Math.abs(next.score - previous.score) >= rule.minDelta - 1e-12;
+}

@@ -1,0 +1,191 @@
+/**
+ * Rescoring: read states, score them with the current model, store latest scores (and history
+ * when a score really moved), publish risk-score events for CRMs where the change is news, then
+ * mark them published. Publishing happens after the scores commit and is marked afterwards, so a
+ * crash in between re-publishes (at least once) rather than losing an event.
+ */
+import type pg from "pg";
+import type { CustomerState } from "../features/index.js";
+import type { Logger } from "../log.js";
+import { segmentsFor, type Segment } from "../outreach/segments.js";
+import { crossedIntoHigh, enqueueAlerts } from "../outreach/alerts.js";
+import type { RiskPublisher } from "../publish/publisher.js";
+import { RISK_EVENT_SCHEMA_VERSION, shouldPublish, type PublishRule, type RiskScoreEvent } from "../publish/risk-event.js";
+import { inTransaction } from "../store/tx.js";
+import { scoreState, type CustomerScore, type LoadedModel } from "./scorer.js";
+
+export interface AlertSettings {
+  from: string;
+  baseCurrency: string;
+  ratePerHour: number;
+  crmLinkTemplate: string | null;
+}
+
+export interface RescoreDeps {
+  pool: pg.Pool;
+  model: () => LoadedModel;
+  segments: readonly Segment[];
+  publisher: RiskPublisher | null;
+  publishRule: PublishRule;
+  includePii: boolean;
+  /** Immediate alerts for alert segments' customers crossing into high risk; null to disable. */
+  alerts: AlertSettings | null;
+  logger: Logger;
+}
+
+export interface RescoreStats {
+  scored: number;
+  published: number;
+  /** Explicitly cancelled customers are not scored: they have already left. */
+  skippedCancelled: number;
+  historyRows: number;
+}
+
+/** A stored score moves into history only when it changed this much (or level/model changed). */
+const HISTORY_MIN_MOVE = 0.005;
+
+interface Row {
+  customer_id: string;
+  state: CustomerState;
+  score: number | null;
+  risk_level: string | null;
+  model_version: string | null;
+  published_score: number | null;
+  published_risk_level: string | null;
+}
+
+const SELECT = `select s.customer_id, s.state, c.score, c.risk_level, c.model_version, c.published_score, c.published_risk_level
+  from customer_state s left join customer_score c using (customer_id)
+ where json_typeof(s.state) = 'object'`;
+
+export interface ScoredRow {
+  score: CustomerScore;
+  segments: string[];
+  previous: Row;
+}
+
+/** Pure: scores a page of rows and decides what goes to history and to CRMs. */
+export function scorePage(rows: readonly Row[], model: LoadedModel, segments: readonly Segment[], asOf: number) {
+  const scored: ScoredRow[] = [];
+  const cancelled: string[] = [];
+  for (const row of rows) {
+    if (row.state.cancelledAt !== null && row.state.cancelledAt <= asOf) {
+      cancelled.push(row.customer_id);
+      continue;
+    }
+    const score = scoreState(model, row.state, asOf);
+    scored.push({ score, segments: segmentsFor(score, segments), previous: row });
+  }
+  return { scored, cancelled };
+}
+
+function toEvent(r: ScoredRow, scoredAt: string, horizonDays: number, state: CustomerState, includePii: boolean): RiskScoreEvent {
+  const e: RiskScoreEvent = {
+    schemaVersion: RISK_EVENT_SCHEMA_VERSION,
+    customerId: r.score.customerId,
+    score: r.score.score,
+    riskLevel: r.score.riskLevel,
+    segment: r.segments[0] ?? null,
+    segments: r.segments,
+    previousScore: r.previous.published_score,
+    previousRiskLevel: (r.previous.published_risk_level as RiskScoreEvent["previousRiskLevel"]) ?? null,
+    reasons: r.score.reasons,
+    value: r.score.value,
+    valueAtRisk: r.score.priority,
+    horizonDays,
+    modelVersion: r.score.modelVersion,
+    scoredAt,
+  };
+  if (includePii) {
+    if (state.profile.email) e.email = state.profile.email;
+    if (state.profile.name) e.name = state.profile.name;
+  }
+  return e;
+}
+
+async function storeScores(client: pg.PoolClient, page: readonly ScoredRow[], scoredAt: string): Promise<number> {
+  const rows = page.map((r) => ({
+    i: r.score.customerId, s: r.score.score, l: r.score.riskLevel, r: r.score.reasons, v: r.score.value,
+    p: r.score.priority, g: r.segments, m: r.score.modelVersion,
+  }));
+  await client.query(
+    `insert into customer_score (customer_id, score, risk_level, reasons, value, priority, segments, model_version, scored_at)
+     select x.i, x.s, x.l, x.r, x.v, x.p, x.g, x.m, $2 from json_to_recordset($1::json)
+       as x(i text, s float8, l text, r jsonb, v float8, p float8, g text[], m text)
+     on conflict (customer_id) do update set score = excluded.score, risk_level = excluded.risk_level,
+       reasons = excluded.reasons, value = excluded.value, priority = excluded.priority,
+       segments = excluded.segments, model_version = excluded.model_version, scored_at = excluded.scored_at`,
+    [JSON.stringify(rows), scoredAt],
+  );
+  const moved = page.filter((r) => r.previous.score === null || r.previous.risk_level !== r.score.riskLevel ||
+    r.previous.model_version !== r.score.modelVersion || Math.abs(r.previous.score - r.score.score) >= HISTORY_MIN_MOVE);
+  if (moved.length > 0) {
+    await client.query(
+      `insert into score_history (customer_id, score, risk_level, model_version, scored_at)
+       select x.i, x.s, x.l, x.m, $2 from json_to_recordset($1::json) as x(i text, s float8, l text, m text)`,
+      [JSON.stringify(moved.map((r) => ({ i: r.score.customerId, s: r.score.score, l: r.score.riskLevel, m: r.score.modelVersion }))), scoredAt],
+    );
+  }
+  return moved.length;
+}
+
+async function processPage(deps: RescoreDeps, rows: Row[], asOf: Date, stats: RescoreStats): Promise<void> {
+  const model = deps.model();
+  const { scored, cancelled } = scorePage(rows, model, deps.segments, asOf.getTime());
+  stats.skippedCancelled += cancelled.length;
+  const scoredAt = asOf.toISOString();
+  stats.historyRows += await inTransaction(deps.pool, async (client) => {
+    // A cancelled customer has left: drop the score so digests stop listing them.
+    if (cancelled.length > 0) await client.query("delete from customer_score where customer_id = any($1::text[])", [cancelled]);
+    if (scored.length === 0) return 0;
+    const moved = await storeScores(client, scored, scoredAt);
+    if (deps.alerts) {
+      // In the scoring transaction, so a crash cannot lose a crossing into high risk.
+      const changes = scored
+        .filter((r) => crossedIntoHigh(r.previous.risk_level, r.score.riskLevel))
+        .map((r) => ({ customerId: r.score.customerId, previousLevel: r.previous.risk_level, previousScore: r.previous.score }));
+      if (changes.length > 0) {
+        await enqueueAlerts(client, { segments: deps.segments, changes, now: asOf, logger: deps.logger, ...deps.alerts });
+      }
+    }
+    return moved;
+  });
+  if (scored.length === 0) return;
+  stats.scored += scored.length;
+  if (!deps.publisher) return;
+  const news = scored.filter((r) => shouldPublish(
+    r.previous.published_score === null ? null : { score: r.previous.published_score, riskLevel: r.previous.published_risk_level ?? "" },
+    r.score, deps.publishRule));
+  if (news.length === 0) return;
+  const states = new Map(rows.map((r) => [r.customer_id, r.state]));
+  await deps.publisher.publish(news.map((r) => toEvent(r, scoredAt, model.artifact.churnDefinition.horizonDays, states.get(r.score.customerId)!, deps.includePii)));
+  await deps.pool.query(
+    `update customer_score c set published_score = x.s, published_risk_level = x.l, published_at = $2
+       from json_to_recordset($1::json) as x(i text, s float8, l text) where c.customer_id = x.i`,
+    [JSON.stringify(news.map((r) => ({ i: r.score.customerId, s: r.score.score, l: r.score.riskLevel }))), scoredAt],
+  );
+  stats.published += news.length;
+}
+
+/** Rescores the given customers, or every known customer (in pages) when none are given. */
+export async function rescore(deps: RescoreDeps, opts: { asOf: Date; customerIds?: readonly string[]; pageSize?: number }): Promise<RescoreStats> {
+  const stats: RescoreStats = { scored: 0, published: 0, skippedCancelled: 0, historyRows: 0 };
+  const pageSize = opts.pageSize ?? 2000;
+  if (opts.customerIds) {
+    for (let i = 0; i < opts.customerIds.length; i += pageSize) {
+      const ids = opts.customerIds.slice(i, i + pageSize);
+      const { rows } = await deps.pool.query<Row>(`${SELECT} and s.customer_id = any($1::text[])`, [ids]);
+      await processPage(deps, rows, opts.asOf, stats);
+    }
+    return stats;
+  }
+  let after = "";
+  for (;;) {
+    const { rows } = await deps.pool.query<Row>(`${SELECT} and s.customer_id > $1 order by s.customer_id limit $2`, [after, pageSize]);
+    if (rows.length === 0) break;
+    await processPage(deps, rows, opts.asOf, stats);
+    after = rows[rows.length - 1]!.customer_id;
+    if (rows.length < pageSize) break;
+  }
+  return stats;
+}

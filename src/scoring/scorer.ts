@@ -1,0 +1,60 @@
+/**
+ * state + "now" -> feature vector -> forest -> calibrated probability, risk level, reasons, value.
+ * Pure: the same inputs always give the same score, so rescoring is testable without servers.
+ */
+import { featureRecord, featureVector, type CustomerState, type FeatureName } from "../features/index.js";
+import { compileForest, treeContributions, type CompiledForest } from "../training/forest/index.js";
+import type { RandomForestClassifierJson } from "../training/forest/index.js";
+import type { ModelArtifact } from "./artifact.js";
+import { calibrate, riskLevel, type RiskLevel } from "./calibration.js";
+import { explain, themeIndex, type Reason, type ReasonCode } from "./reasons.js";
+import { twelveMonthValue, valueAtRisk } from "./value.js";
+
+export interface LoadedModel {
+  artifact: ModelArtifact;
+  forest: CompiledForest;
+  themes: [ReasonCode, number[]][];
+}
+
+export function prepareModel(artifact: ModelArtifact): LoadedModel {
+  return {
+    artifact,
+    forest: compileForest(artifact.forest as unknown as RandomForestClassifierJson),
+    themes: themeIndex(artifact.featureNames),
+  };
+}
+
+export interface CustomerScore {
+  customerId: string;
+  /** Calibrated probability of churn within the model's horizon. */
+  score: number;
+  rawScore: number;
+  riskLevel: RiskLevel;
+  reasons: Reason[];
+  value: number;
+  priority: number;
+  features: Record<FeatureName, number>;
+  modelVersion: string;
+}
+
+const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+export function scoreState(model: LoadedModel, state: CustomerState, asOf: number): CustomerScore {
+  const vector = featureVector(state, asOf);
+  const features = featureRecord(state, asOf);
+  // One walk per tree gives both the prediction and the per-feature contributions.
+  const c = treeContributions(model.forest, vector);
+  const score = round4(calibrate(c.prediction, model.artifact.calibration));
+  const value = twelveMonthValue(features);
+  return {
+    customerId: state.customerId,
+    score,
+    rawScore: round4(c.prediction),
+    riskLevel: riskLevel(score, model.artifact.thresholds),
+    reasons: explain(c.contributions, features, model.themes),
+    value,
+    priority: valueAtRisk(value, score),
+    features,
+    modelVersion: model.artifact.modelVersion,
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Evaluation: the artifact's metric set for any score, plus the curves the report draws.
+ *
+ * What each number is computed on (the same for the model and the baselines):
+ *  - rocAuc, prAuc, liftTop10, precisionTop10: the ranking score (the forest's raw score, the
+ *    recency in days, the RFM score). Calibration is monotone, so it keeps this ranking.
+ *  - brier: probabilities. For training-time validation these are out-of-fold calibrated, so a
+ *    calibration map never grades rows it was fitted on.
+ * Top 10% with ties: rows tied at the boundary count in proportion (the expected value under a
+ * random tie-break), otherwise coarse scores like RFM's 13 values would depend on row order.
+ */
+import type { MetricSet } from "../scoring/artifact.js";
+import { averagePrecision, brierScore, rocAuc } from "./metrics.js";
+
+export const TOP_SHARE = 0.1;
+
+export interface TopShare {
+  precision: number;
+  lift: number;
+  /** Score at the boundary of the top share. */
+  threshold: number;
+}
+
+/** Precision and lift among the top `share` of rows by score (ties at the boundary pro rata). */
+export function topShare(labels: ArrayLike<number>, scores: ArrayLike<number>, share = TOP_SHARE): TopShare {
+  const n = labels.length;
+  if (n === 0) throw new RangeError("no rows");
+  const k = Math.max(1, Math.ceil(share * n));
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
+  const boundary = scores[order[k - 1]!]!;
+  let above = 0, posAbove = 0, tied = 0, posTied = 0, positives = 0;
+  for (let i = 0; i < n; i++) {
+    const s = scores[i]!;
+    const y = labels[i]!;
+    positives += y;
+    if (s > boundary) {
+      above++;
+      posAbove += y;
+    } else if (s === boundary) {
+      tied++;
+      posTied += y;
+    }
+  }
+  const expectedPositives = posAbove + (posTied * (k - above)) / tied;
+  const precision = expectedPositives / k;
+  const base = positives / n;
+  return { precision, lift: base === 0 ? Number.NaN : precision / base, threshold: boundary };
+}
+
+export function metricSet(labels: ArrayLike<number>, rankScores: ArrayLike<number>, probabilities: ArrayLike<number>): MetricSet {
+  let positives = 0;
+  for (let i = 0; i < labels.length; i++) positives += labels[i]!;
+  const top = topShare(labels, rankScores);
+  return {
+    rows: labels.length,
+    positives,
+    rocAuc: rocAuc(labels, rankScores),
+    prAuc: averagePrecision(labels, rankScores),
+    brier: brierScore(labels, probabilities),
+    liftTop10: top.lift,
+    precisionTop10: top.precision,
+  };
+}
+
+export interface CurvePoint {
+  x: number;
+  y: number;
+}
+
+/** ROC curve points (fpr, tpr), one per distinct threshold, thinned to at most `maxPoints`. */
+export function rocCurve(labels: ArrayLike<number>, scores: ArrayLike<number>, maxPoints = 200): CurvePoint[] {
+  const { tp, fp, nPos, nNeg } = cumulative(labels, scores);
+  const pts = [{ x: 0, y: 0 }, ...tp.map((t, i) => ({ x: nNeg ? fp[i]! / nNeg : 0, y: nPos ? t / nPos : 0 }))];
+  return thin(pts, maxPoints);
+}
+
+/** Precision-recall points (recall, precision), one per distinct threshold, thinned. */
+export function prCurve(labels: ArrayLike<number>, scores: ArrayLike<number>, maxPoints = 200): CurvePoint[] {
+  const { tp, fp, nPos } = cumulative(labels, scores);
+  const pts = tp.map((t, i) => ({ x: nPos ? t / nPos : 0, y: t + fp[i]! > 0 ? t / (t + fp[i]!) : 1 }));
+  return thin(pts, maxPoints);
+}
+
+function cumulative(labels: ArrayLike<number>, scores: ArrayLike<number>): { tp: number[]; fp: number[]; nPos: number; nNeg: number } {
+  const n = labels.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
+  const tp: number[] = [];
+  const fp: number[] = [];
+  let t = 0, f = 0;
+  for (let i = 0; i < n; ) {
+    const s = scores[order[i]!]!;
+    while (i < n && scores[order[i]!]! === s) {
+      if (labels[order[i]!] === 1) t++;
+      else f++;
+      i++;
+    }
+    tp.push(t);
+    fp.push(f);
+  }
+  return { tp, fp, nPos: t, nNeg: f };
+}
+
+function thin(points: CurvePoint[], max: number): CurvePoint[] {
+  if (points.length <= max) return points;
+  const out: CurvePoint[] = [];
+  const step = (points.length - 1) / (max - 1);
+  for (let i = 0; i < max; i++) out.push(points[Math.round(i * step)]!);
+  return out;
+}
+
+export interface ReliabilityBin {
+  lo: number;
+  hi: number;
+  count: number;
+  meanPredicted: number;
+  observedRate: number;
+}
+
+/** Equal-width probability bins: mean predicted vs observed churn rate (the calibration plot). */
+export function reliabilityBins(labels: ArrayLike<number>, probabilities: ArrayLike<number>, bins = 10): ReliabilityBin[] {
+  const count = new Array<number>(bins).fill(0);
+  const sumP = new Array<number>(bins).fill(0);
+  const sumY = new Array<number>(bins).fill(0);
+  for (let i = 0; i < labels.length; i++) {
+    const p = probabilities[i]!;
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(p * bins)));
+    count[b]!++;
+    sumP[b]! += p;
+    sumY[b]! += labels[i]!;
+  }
+  return count.map((c, b) => ({
+    lo: b / bins,
+    hi: (b + 1) / bins,
+    count: c,
+    meanPredicted: c ? sumP[b]! / c : Number.NaN,
+    observedRate: c ? sumY[b]! / c : Number.NaN,
+  }));
+}
+
+export interface Histogram {
+  edges: number[];
+  churned: number[];
+  retained: number[];
+}
+
+/** Score distribution by outcome over [0, 1]. */
+export function scoreHistogram(labels: ArrayLike<number>, probabilities: ArrayLike<number>, bins = 20): Histogram {
+  const churned = new Array<number>(bins).fill(0);
+  const retained = new Array<number>(bins).fill(0);
+  for (let i = 0; i < labels.length; i++) {
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(probabilities[i]! * bins)));
+    (labels[i] === 1 ? churned : retained)[b]!++;
+  }
+  return { edges: Array.from({ length: bins + 1 }, (_, i) => i / bins), churned, retained };
+}
+
+export interface ScoredSeries {
+  name: string;
+  labels: ArrayLike<number>;
+  rankScores: ArrayLike<number>;
+  probabilities: ArrayLike<number>;
+  metrics: MetricSet;
+}

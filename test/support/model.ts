@@ -1,0 +1,76 @@
+/**
+ * A small real model for scoring tests: simulated customers, point-in-time features at a few
+ * cutoffs, churn labels from the following 90 days, trained with the project's forest trainer.
+ */
+import { mkdir, mkdtemp, rename, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { FEATURE_NAMES, FEATURE_SET_VERSION, featureVector, stateAsOf } from "../../src/features/index.js";
+import { simulate } from "../../src/simulate/index.js";
+import { trainRandomForest } from "../../src/training/forest/index.js";
+import { ARTIFACT_FORMAT, type ModelArtifact } from "../../src/scoring/artifact.js";
+import type { ChurnEvent } from "../../src/events/schema.js";
+
+const DAY = 86_400_000;
+
+export async function trainTestArtifact(version = "test-model-1", seed = 3): Promise<ModelArtifact> {
+  const now = Date.parse("2026-10-01T00:00:00Z");
+  const { events } = simulate({ seed, customers: 700, now: new Date(now), days: 420 });
+  const byCustomer = new Map<string, ChurnEvent[]>();
+  for (const e of events) byCustomer.set(e.customerId, [...(byCustomer.get(e.customerId) ?? []), e]);
+  const X: number[][] = [];
+  const y: number[] = [];
+  for (const cutoff of [now - 270 * DAY, now - 200 * DAY, now - 130 * DAY]) {
+    for (const [id, list] of byCustomer) {
+      const state = stateAsOf(id, list, cutoff);
+      if (state.purchases.count === 0 || (state.cancelledAt !== null)) continue;
+      const t = (e: ChurnEvent) => Date.parse(e.occurredAt);
+      const boughtAfter = list.some((e) => e.type === "purchase" && t(e) > cutoff && t(e) <= cutoff + 90 * DAY);
+      const cancelled = list.some((e) => e.type === "cancellation" && t(e) > cutoff && t(e) <= cutoff + 90 * DAY);
+      X.push(featureVector(state, cutoff));
+      y.push(!boughtAfter || cancelled ? 1 : 0);
+    }
+  }
+  const trained = await trainRandomForest(X, y, { nEstimators: 30, maxDepth: 7, seed, nJobs: 1, classWeight: "balanced", minSamplesLeaf: 3 });
+  const blank = { rows: X.length, positives: y.filter(Boolean).length, rocAuc: 0, prAuc: 0, brier: 0, liftTop10: 0, precisionTop10: 0 };
+  return {
+    format: ARTIFACT_FORMAT,
+    modelVersion: version,
+    createdAt: new Date(now).toISOString(),
+    description: "test fixture trained on simulated data",
+    starter: false,
+    featureSetVersion: FEATURE_SET_VERSION,
+    featureNames: [...FEATURE_NAMES],
+    churnDefinition: { horizonDays: 90, text: "no purchase within 90 days" },
+    trainingWindow: { trainCutoffs: [], validationCutoffs: [] },
+    metrics: { validation: blank, baselines: {} },
+    calibration: { method: "none" },
+    thresholds: { medium: 0.35, high: 0.6 },
+    forest: trained.model as unknown as ModelArtifact["forest"],
+  };
+}
+
+let cached: Promise<ModelArtifact> | null = null;
+
+/** One trained fixture per test process (training takes a second or two). */
+export function sharedTestArtifact(): Promise<ModelArtifact> {
+  cached ??= trainTestArtifact();
+  return cached;
+}
+
+/** A fresh models folder holding the shared fixture model. */
+export async function testModelDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "churnwatch-models-"));
+  await installModel(dir, await sharedTestArtifact(), "test-model-1");
+  return dir;
+}
+
+/** Writes the artifact and points models/current.json at it (atomically, as the train script does). */
+export async function installModel(dir: string, artifact: unknown, version: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const file = `churn-${version}.json`;
+  await writeFile(path.join(dir, file), JSON.stringify(artifact));
+  const tmp = path.join(dir, `.current.${process.pid}.tmp`);
+  await writeFile(tmp, JSON.stringify({ modelVersion: version, file }));
+  await rename(tmp, path.join(dir, "current.json"));
+}
