@@ -1,0 +1,36 @@
+/**
+ * The starter model: trained on simulated customers so that a fresh install scores something
+ * sensible before anyone has history to train on. Everything is fixed (seed, dates, sizes), so
+ * rebuilding it gives the same rows and the same forest. It is marked `starter: true`; retrain on
+ * your own history as soon as you have some.
+ */
+import { FEATURE_SET_VERSION } from "../features/index.js";
+import { simulate } from "../simulate/index.js";
+import { DEFAULT_ACTIVE_DAYS, DEFAULT_EVERY_DAYS, DEFAULT_HORIZON_DAYS } from "./dataset.js";
+import { buildDatasetFromEvents, type BuiltDataset } from "./event-sources.js";
+
+export const STARTER = {
+  seed: 20_240_101,
+  customers: 4000,
+  /** Fixed end of the simulated history (a default of "today" would change the model every day). */
+  now: "2025-06-30T00:00:00Z",
+  days: 540,
+  trees: 60,
+  maxDepth: 8,
+  description: "starter model trained on simulated data; retrain on your own history",
+  /** Artifacts travel with the repository and the Docker image. */
+  maxBytes: 3_000_000,
+} as const;
+
+export function starterVersion(): string {
+  return `starter-${FEATURE_SET_VERSION}`;
+}
+
+export function buildStarterDataset(onProgress?: (done: number, total: number) => void): BuiltDataset {
+  const { events } = simulate({ seed: STARTER.seed, customers: STARTER.customers, now: STARTER.now, days: STARTER.days });
+  return buildDatasetFromEvents(
+    events,
+    { everyDays: DEFAULT_EVERY_DAYS, horizonDays: DEFAULT_HORIZON_DAYS, activeDays: DEFAULT_ACTIVE_DAYS },
+    onProgress,
+  );
+}
