@@ -69,13 +69,13 @@ const SUPPORT_HOURS = [0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.6, 2, 5, 7, 7, 6.5, 5, 6,
  * Baseline daily churn hazard. Tuned so that, over the default 540-day window, 15-35% of the
  * customers active at any point churn within the following 90 days.
  */
-const BASE_HAZARD = 0.0015;
+const BASE_HAZARD = 0.0019;
 /** Recent-problem counters forget with a 60-day half-life: old trouble is forgiven. */
 const COUNTER_DECAY = Math.pow(0.5, 1 / 60);
 /** Share of churners who withdraw gradually, for how long on average, buying at what rate. */
-const WITHDRAWAL_SHARE = 0.7;
-const WITHDRAWAL_MEAN_DAYS = 30;
-const WITHDRAWAL_PURCHASE_RATE = 0.3;
+const WITHDRAWAL_SHARE = 0.75;
+const WITHDRAWAL_MEAN_DAYS = 45;
+const WITHDRAWAL_PURCHASE_RATE = 0.25;
 const NPS_SURVEY_DAILY = 1 / 150;
 const PROFILE_UPDATE_DAILY = 1 / 2500;
 
@@ -174,7 +174,7 @@ export class CustomerSim {
     this.meanInterval = rng.logNormal(this.persona.intervalDays, 0.35);
     this.basketMedian = rng.logNormal(this.persona.basketMedian, 0.3);
     this.proneness = rng.logNormal(1, 0.7);
-    this.drift = -0.0003 + 0.0007 * rng.normal();
+    this.drift = 0.0006 * rng.normal();
     this.satisfactionBase = clamp(this.persona.satisfaction + 0.15 * rng.normal(), 0.05, 0.98);
     this.satisfaction = this.satisfactionBase;
     this.satisfactionStart = this.satisfaction;
@@ -306,8 +306,8 @@ export class CustomerSim {
    * signal raise the risk by a factor, so no single one is needed for a customer to leave.
    */
   private hazard(tenureDays: number): number {
-    // New customers decide quickly whether they stay: 3.5x hazard on day one, ~1.3x after 3 months.
-    const onboarding = tenureDays < 400 ? 1 + 2.5 * Math.exp(-tenureDays / 45) : 1;
+    // New customers decide quickly whether they stay: 5x hazard on day one, ~1.4x after 3 months.
+    const onboarding = tenureDays < 400 ? 1 + 4 * Math.exp(-tenureDays / 40) : 1;
     const x =
       3.5 * (0.65 - this.satisfaction) +
       0.45 * this.recentBreaches +
