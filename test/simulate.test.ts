@@ -145,16 +145,20 @@ describe("simulate: contract", () => {
     expect(refunds).toBeGreaterThan(100);
   });
 
-  it("silences churned customers: no purchases or surveys after churnedAt, cancellations only at it", () => {
+  it("silences churned customers after churnedAt, sends cancellations only at it, and counts truly", () => {
     const events = byCustomer(run.events);
     let churned = 0;
     let cancelled = 0;
     for (const truth of run.truth.values()) {
       const mine = events.get(truth.customerId) ?? [];
       const cancellations = mine.filter((e) => e.type === "cancellation");
+      const purchases = mine.filter((e) => e.type === "purchase");
+      expect(truth.purchases).toBe(purchases.length);
+      expect(truth.lastPurchaseAt).toBe(purchases.length > 0 ? ms(purchases.at(-1) as ChurnEvent) : null);
+      expect(truth.tickets).toBe(mine.filter((e) => e.type === "support_ticket_opened").length);
+      expect(truth.surveys).toBe(mine.filter((e) => e.type === "survey_response").length);
       if (truth.churnedAt === null) {
         expect(cancellations).toEqual([]);
-        expect(truth.decidedAt).toBeNull();
         continue;
       }
       churned++;
@@ -163,7 +167,7 @@ describe("simulate: contract", () => {
       expect(truth.decidedAt as number).toBeLessThanOrEqual(churnedAt);
       const late = mine.filter((e) => ms(e) > churnedAt && (e.type === "purchase" || e.type === "survey_response" || e.type === "support_ticket_opened"));
       expect(late, truth.customerId).toEqual([]);
-      const lastPurchase = mine.filter((e) => e.type === "purchase").at(-1);
+      const lastPurchase = purchases.at(-1);
       if (lastPurchase) expect(ms(lastPurchase)).toBeLessThan(churnedAt);
       expect(cancellations.length).toBe(truth.cancelled ? 1 : 0);
       if (truth.cancelled) {

@@ -9,12 +9,12 @@
  *   all of the above (+ onboarding) -> daily churn hazard
  * A churned customer stops buying; some complain on the way out, some send a cancellation.
  *
- * Events come out of next() in time order per customer: a day is fully simulated before any of its
- * events are released, and events scheduled later (ticket resolutions, refunds, surveys) wait in a
+ * Events come out of drainBefore() in time order per customer: a day is fully simulated before any
+ * of its events are released, and events scheduled later (ticket resolutions, refunds, surveys) wait in a
  * small queue until the simulation has passed their time. That lets the generator advance all
  * customers slice by slice and stream a whole population in global time order.
  */
-import type { ChurnEvent } from "../events/schema.js";
+import type { ChurnEvent, SupportTicketOpenedEvent } from "../events/schema.js";
 import { DAY_MS, HOUR_MS, customerIdOf, type SimContext } from "./options.js";
 import { PERSONAS, PERSONA_WEIGHTS, type Persona } from "./personas.js";
 import { makeIdentity, asciiFold } from "./names.js";
@@ -43,7 +43,7 @@ type Action =
   | { at: number; kind: "ticket_closed"; breached: boolean; escalated: boolean; hours: number }
   | { at: number; kind: "refund"; partial: boolean };
 
-type Priority = "low" | "normal" | "high" | "urgent";
+type Priority = SupportTicketOpenedEvent["priority"];
 const PRIORITIES: readonly Priority[] = ["low", "normal", "high", "urgent"];
 const PRIORITY_WEIGHTS = [25, 50, 18, 7];
 // A customer on the way out writes angrily: mostly high/urgent.
@@ -149,7 +149,6 @@ export class CustomerSim {
   private tickets = 0;
   private surveys = 0;
   private lastPurchaseAt: number | null = null;
-  private readonly recentOrders: Order[] = [];
   private readonly out: Queued[] = [];
   private agenda: Action[] = [];
 
@@ -211,6 +210,7 @@ export class CustomerSim {
       const head = this.out[0];
       if (head !== undefined && head.at < this.frontier && head.at < until) {
         this.out.shift();
+        this.count(head);
         sink(head, this.index);
         continue;
       }
@@ -220,13 +220,22 @@ export class CustomerSim {
     }
   }
 
+  /** Counted on release, so events withdrawn by a churn are not counted. */
+  private count({ at, event }: TimedEvent): void {
+    if (event.type === "purchase") {
+      this.purchases++;
+      this.lastPurchaseAt = at;
+    } else if (event.type === "support_ticket_opened") this.tickets++;
+    else if (event.type === "survey_response") this.surveys++;
+  }
+
   truth(): CustomerTruth {
     return {
       customerId: this.customerId,
       persona: this.persona.name,
       signedUpAt: this.signedUpAt,
       churnedAt: this.churnedAt,
-      decidedAt: this.churnedAt === null ? null : this.decidedAt,
+      decidedAt: this.decidedAt,
       cancelled: this.cancelled,
       churnReason: this.churnReason,
       currency: this.currency,
@@ -397,12 +406,7 @@ export class CustomerSim {
     const amount = round2(rng.logNormal(this.basketMedian * sizeFactor * gifts, this.persona.basketSigma) / this.rateToBase);
     const channel = rng.chance(0.8) ? this.preferredChannel : (ORDER_CHANNELS[rng.weightedIndex(ORDER_CHANNEL_WEIGHTS)] ?? "web");
     const order: Order = { orderId, amount };
-    this.recentOrders.push(order);
-    if (this.recentOrders.length > 6) this.recentOrders.shift();
-    if (this.emit(at, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "purchase", orderId, amount, currency: this.currency, quantity: items, channel }, true)) {
-      this.purchases++;
-      this.lastPurchaseAt = at;
-    }
+    this.emit(at, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "purchase", orderId, amount, currency: this.currency, quantity: items, channel }, true);
 
     // Something goes wrong with some orders (late, broken, wrong): a ticket a few days later.
     if (rng.chance(Math.min(0.5, 0.045 * this.proneness))) {
@@ -426,9 +430,7 @@ export class CustomerSim {
     const priority = PRIORITIES[rng.weightedIndex(complaint ? COMPLAINT_PRIORITY_WEIGHTS : PRIORITY_WEIGHTS)] ?? "normal";
     const escalatedAtOpen = rng.chance(ESCALATED_AT_OPEN[priority]);
     const channel = TICKET_CHANNELS[rng.weightedIndex(TICKET_CHANNEL_WEIGHTS)] ?? "email";
-    if (this.emit(at, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "support_ticket_opened", ticketId, priority, category, channel, escalated: escalatedAtOpen }, true)) {
-      this.tickets++;
-    }
+    this.emit(at, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "support_ticket_opened", ticketId, priority, category, channel, escalated: escalatedAtOpen }, true);
 
     // Resolution times are heavy-tailed; escalations take longer, and slow tickets get escalated.
     let hours = Math.max(5 / 60, rng.logNormal(MEDIAN_RESOLUTION_HOURS[priority], 0.9)) * (escalatedAtOpen ? 1.8 : 1);
@@ -539,15 +541,14 @@ export class CustomerSim {
     return `${this.idPrefix}${++this.eventCount}`;
   }
 
-  /** Queues an event in time order; returns false when it falls outside the window. */
-  private emit(at: number, event: ChurnEvent, byCustomer: boolean): boolean {
-    if (at < this.ctx.startMs || at >= this.ctx.endMs) return false;
+  /** Queues an event in time order; events outside the window are dropped (their ids stay used). */
+  private emit(at: number, event: ChurnEvent, byCustomer: boolean): void {
+    if (at < this.ctx.startMs || at >= this.ctx.endMs) return;
     const out = this.out;
     // Insert after every event at the same instant: ties keep creation order.
     let i = out.length;
     while (i > 0 && (out[i - 1] as Queued).at > at) i--;
     out.splice(i, 0, { at, event, byCustomer });
-    return true;
   }
 
   private schedule(action: Action): void {

@@ -12,8 +12,9 @@ export interface CustomerTruth {
   /** Epoch ms of the (hidden) decision to leave, or null if still a customer at the window end. */
   churnedAt: number | null;
   /**
-   * Epoch ms of the hidden decision to leave (null if not churned by the window end). Most churners
-   * then buy less for a few weeks before churnedAt; a model that flags them in between is early.
+   * Epoch ms of the hidden decision to leave, or null. Most churners then buy less for a few weeks
+   * before churnedAt; a model that flags them in between is early, not wrong. Set with a null
+   * churnedAt when the customer was still fading out at the window end.
    */
   decidedAt: number | null;
   /** Whether the customer also sent an explicit cancellation event (otherwise: silent churn). */
