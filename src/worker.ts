@@ -89,7 +89,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     logger,
   }, logger);
 
-  const drain = () => drainOutbox(db.pool, transport, { logger: logger.child({ component: "outbox" }) });
+  const drain = (now = new Date()) => drainOutbox(db.pool, transport, { now, logger: logger.child({ component: "outbox" }) });
   const scheduler = startScheduler(db.pool, [
     {
       name: "rescore-all",
@@ -109,7 +109,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
           from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, logger,
         });
-        const sent = await drain();
+        // Messages are due from the job's own time, so send them on that clock.
+        const sent = await drain(at);
         return { digests: results.map((r) => ({ segment: r.segment, status: r.status, customers: r.customers })), sent };
       },
     },

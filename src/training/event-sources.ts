@@ -103,12 +103,18 @@ function planOrThrow(req: BuildRequest, bounds: SourceBounds): { plan: CutoffPla
   return { plan, options: { cutoffs: plan.cutoffs, horizonDays: req.horizonDays, activeDays: req.activeDays } };
 }
 
-export async function buildDatasetFromDb(pool: pg.Pool, req: BuildRequest, onProgress?: ProgressFn): Promise<BuiltDataset> {
+export async function buildDatasetFromDb(
+  pool: pg.Pool,
+  req: BuildRequest,
+  onProgress?: ProgressFn,
+  opts: { pageSize?: number } = {},
+): Promise<BuiltDataset> {
   const bounds = await rawEventBounds(pool);
   const { plan, options } = planOrThrow(req, bounds);
   const builder = new DatasetBuilder(options);
   let invalid = 0;
-  for await (const { customerId, events } of rawEventsByCustomer(pool, { onInvalid: () => invalid++ })) {
+  const stream = rawEventsByCustomer(pool, { onInvalid: () => invalid++, ...(opts.pageSize ? { pageSize: opts.pageSize } : {}) });
+  for await (const { customerId, events } of stream) {
     builder.addCustomer(customerId, events);
     onProgress?.(builder.events, bounds.events);
   }

@@ -114,7 +114,7 @@ export function renderReport(input: ReportInput): string {
   const reliability = lineChart({
     title: "Reliability",
     series: [
-      { name: "model (out-of-fold calibrated)", points: bins.map((b) => ({ x: b.meanPredicted, y: b.observedRate })), color: colors[0]!, markers: true },
+      { name: input.kind === "training" ? "model (out-of-fold calibrated)" : "model (artifact calibration)", points: bins.map((b) => ({ x: b.meanPredicted, y: b.observedRate })), color: colors[0]!, markers: true },
     ],
     xLabel: "predicted churn probability (bin mean)",
     yLabel: "observed churn rate",

@@ -41,19 +41,24 @@ export interface ReadMessage {
 }
 
 /** Reads `count` messages of a topic from the beginning with a throw-away consumer group. */
-export async function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 20_000): Promise<ReadMessage[]> {
+export function readTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 20_000): Promise<ReadMessage[]> {
+  return readTopicUntil(kafka, topic, (read) => read.length >= count, `${count} messages`, timeoutMs);
+}
+
+/** Reads a topic from the beginning until `done(messagesSoFar)` holds. */
+export async function readTopicUntil(kafka: Kafka, topic: string, done: (read: ReadMessage[]) => boolean, what: string, timeoutMs = 20_000): Promise<ReadMessage[]> {
   const consumer = kafka.consumer({ groupId: `reader-${topic}-${Date.now()}-${Math.random()}`, sessionTimeout: 6000, heartbeatInterval: 1000, maxWaitTimeInMs: 200 });
   const out: ReadMessage[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`read ${out.length} of ${count} messages from ${topic} in ${timeoutMs} ms`)), timeoutMs);
+  const finished = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`read ${out.length} messages from ${topic} in ${timeoutMs} ms, waiting for ${what}`)), timeoutMs);
     void consumer.run({
       eachMessage: async ({ message, partition }) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers as IHeaders)) headers[k] = String(v);
         out.push({ key: message.key?.toString() ?? null, value: message.value, headers, partition, offset: message.offset });
-        if (out.length >= count) {
+        if (done(out)) {
           clearTimeout(timer);
           resolve();
         }
@@ -61,7 +66,7 @@ export async function readTopic(kafka: Kafka, topic: string, count: number, time
     });
   });
   try {
-    await done;
+    await finished;
   } finally {
     await consumer.disconnect();
   }

@@ -1,0 +1,154 @@
+/**
+ * The whole worker with real parts: local broker, embedded Postgres, an in-process SMTP server.
+ * Ingest -> scoring -> risk-score events on Kafka; scheduled rescoring as customers go silent;
+ * model refusal and hot reload; two workers in one group sending one digest.
+ */
+import { copyFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Kafka } from "kafkajs";
+import { startWorker, type Worker } from "../src/worker.js";
+import { simulate, topicFor } from "../src/simulate/index.js";
+import { riskScoreEvent } from "../src/publish/risk-event.js";
+import { startTestBroker, startTestPostgres, freePort, type TestPostgres } from "./support/servers.js";
+import { eventMessages, produce, readTopicUntil, testKafka, waitFor } from "./support/kafka.js";
+import { testConfig, testTopics } from "./support/worker.js";
+import { installModel, sharedTestArtifact } from "./support/model.js";
+import { TestSmtp } from "./support/smtp.js";
+import type { LocalBroker } from "../scripts/kafka-broker/broker.js";
+
+const DAY = 86_400_000;
+const NOW = Date.parse("2026-10-01T00:00:00Z");
+
+let pgServer: TestPostgres;
+let broker: LocalBroker;
+let kafka: Kafka;
+let smtp: TestSmtp;
+let modelDir: string;
+let workers: Worker[] = [];
+const topics = testTopics("w");
+let config: ReturnType<typeof testConfig>;
+const { events } = simulate({ seed: 31, customers: 80, now: new Date(NOW), days: 300 });
+const customers = new Set(events.map((e) => e.customerId));
+
+beforeAll(async () => {
+  [pgServer, broker] = await Promise.all([startTestPostgres(), startTestBroker([])]);
+  kafka = testKafka(broker.bootstrap);
+  for (const t of [topics.purchases, topics.support, topics.riskScores]) await broker.createTopic(t, 3);
+  await broker.createTopic(topics.dlq, 1);
+  modelDir = await mkdtemp(path.join(os.tmpdir(), "churnwatch-models-"));
+  await installModel(modelDir, await sharedTestArtifact(), "test-model-1");
+  smtp = new TestSmtp(await freePort());
+  await smtp.start();
+  config = testConfig({
+    databaseUrl: pgServer.url, bootstrap: broker.bootstrap, topics, groupId: "workers", modelDir,
+    extra: { SMTP_URL: smtp.url, MAIL_FROM: "Churnwatch <churnwatch@example.com>", RISK_SCORE_MIN_DELTA: "0.05" },
+  });
+  workers.push(await startWorker(config, { http: false, schedules: false }));
+});
+
+afterAll(async () => {
+  for (const w of workers) await w.stop();
+  await smtp?.stop();
+  await broker?.stop();
+  await pgServer?.stop();
+});
+
+const pool = () => workers[0]!.db.pool;
+async function one<T>(sql: string, params: unknown[] = []): Promise<T> {
+  const { rows } = await pool().query(sql, params);
+  return Object.values(rows[0] ?? {})[0] as T;
+}
+
+describe("worker end to end", () => {
+  it("scores customers touched by ingest and publishes their risk-score events keyed by customer", async () => {
+    await produce(kafka, eventMessages(events, (e) => topicFor(e, topics)));
+    await waitFor("events stored", async () => Number(await one("select count(*) from raw_event")) === events.length);
+    const cancelled = Number(await one("select count(*) from customer_state where (state->>'cancelledAt') is not null"));
+    await waitFor("every customer scored", async () => {
+      await workers[0]!.scoring.flush();
+      return Number(await one("select count(*) from customer_score")) === customers.size - cancelled;
+    });
+    const scored = customers.size - cancelled;
+    // A customer whose events span several batches may be published more than once.
+    const published = await readTopicUntil(kafka, topics.riskScores, (read) => new Set(read.map((m) => m.key)).size >= scored, `${scored} customers`);
+    const latest = new Map<string, unknown>();
+    for (const m of published) {
+      const e = riskScoreEvent.parse(JSON.parse(m.value!.toString()));
+      expect(m.key).toBe(e.customerId);
+      expect(e.email).toBeUndefined();
+      latest.set(e.customerId, e);
+    }
+    expect(latest.size).toBe(scored);
+    const levels = await pool().query("select risk_level, count(*)::int as n from customer_score group by 1");
+    expect(levels.rows.length).toBeGreaterThan(1);
+  });
+
+  it("raises risk for customers who go silent, under the scheduled full rescoring", async () => {
+    await workers[0]!.scheduler.runNow("rescore-all", "test:end", new Date(NOW));
+    const before = Number(await one("select avg(score) from customer_score"));
+    const highBefore = Number(await one("select count(*) from customer_score where risk_level = 'high'"));
+    const sentBefore = Number(await one("select count(*) from customer_score where published_at is not null"));
+    const outcome = await workers[0]!.scheduler.runNow("rescore-all", "test:+90d", new Date(NOW + 90 * DAY)) as { scored: number; published: number };
+    expect(outcome.scored).toBeGreaterThan(0);
+    const after = Number(await one("select avg(score) from customer_score"));
+    expect(after).toBeGreaterThan(before + 0.1);
+    expect(Number(await one("select count(*) from customer_score where risk_level = 'high'"))).toBeGreaterThan(highBefore);
+    expect(outcome.published).toBeGreaterThan(0);
+    expect(sentBefore).toBeGreaterThan(0);
+    expect(Number(await one("select count(*) from score_history"))).toBeGreaterThan(Number(await one("select count(*) from customer_score")));
+    // The same slot on another call is not run twice (once per cluster).
+    expect(await workers[0]!.scheduler.runNow("rescore-all", "test:+90d", new Date(NOW + 90 * DAY))).toBeNull();
+  });
+
+  it("refuses a model that does not fit the features and keeps serving, then hot-reloads a good one", async () => {
+    const w = workers[0]!;
+    const good = await sharedTestArtifact();
+    await installModel(modelDir, { ...good, modelVersion: "bad-1", featureNames: good.featureNames.map((n) => (n === "sla_breaches" ? "sla_misses" : n)) }, "bad-1");
+    expect(await w.models.refresh()).toBe(false);
+    expect(w.models.current().artifact.modelVersion).toBe("test-model-1");
+
+    await installModel(modelDir, { ...good, modelVersion: "test-model-2", thresholds: { medium: 0.2, high: 0.5 } }, "test-model-2");
+    await waitFor("model reloaded", async () => w.models.current().artifact.modelVersion === "test-model-2", 10_000);
+    // The reload triggers one cluster-wide rescoring under the new model.
+    await waitFor("everyone rescored with the new model", async () =>
+      Number(await one("select count(*) from customer_score where model_version <> 'test-model-2'")) === 0, 20_000);
+    // Ingest went on throughout: a new event is stored and its customer scored by the new model.
+    const late = { eventId: "late-1", type: "purchase", customerId: "c-late", occurredAt: new Date(NOW).toISOString(), orderId: "L1", amount: 40, currency: "EUR" };
+    await produce(kafka, [{ topic: topics.purchases, key: "c-late", value: JSON.stringify(late) }]);
+    await waitFor("late customer scored", async () => (await one("select model_version from customer_score where customer_id = 'c-late'")) === "test-model-2");
+  });
+
+  it("sends one digest per segment when two workers in one group run the job", async () => {
+    workers.push(await startWorker(config, { http: false, schedules: false }));
+    const at = new Date(NOW + 91 * DAY);
+    // Both workers fire the same scheduled slot at once, as their cron timers would.
+    const slot = at.toISOString();
+    const [a, b] = await Promise.all(workers.map((w) => w.scheduler.runNow("digest", slot, at)));
+    expect([a, b].filter((r) => r !== null)).toHaveLength(1);
+    const segments = Number(await one("select count(*) from outbox_message where kind = 'digest'"));
+    expect(segments).toBeGreaterThan(0);
+    // Alerts for customers crossing into high risk go out through the same outbox.
+    await waitFor("outbox delivered", async () => Number(await one("select count(*) from outbox_message where status <> 'sent'")) === 0
+      && smtp.received.length === Number(await one("select count(*) from outbox_message")), 10_000).catch(async (err) => {
+      throw new Error(`${err}: ${JSON.stringify((await pool().query("select status, attempts, last_error from outbox_message")).rows)}`);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(smtp.received).toHaveLength(Number(await one("select count(*) from outbox_message")));
+    const ids = smtp.received.map((m) => m.mail.messageId);
+    expect(new Set(ids).size).toBe(ids.length);
+    const digestIds = (await pool().query<{ id: string }>("select id from outbox_message where kind = 'digest'")).rows.map((r) => r.id);
+    expect(smtp.received.filter((m) => digestIds.some((id) => m.mail.messageId?.includes(id)))).toHaveLength(segments);
+    const atRisk = smtp.received.find((m) => m.to.includes("retention@example.com"));
+    expect(atRisk, "the at-risk digest").toBeDefined();
+    expect(atRisk!.mail.subject).toMatch(/At risk/);
+    expect(atRisk!.mail.html).toContain("Customer retention rate");
+    expect(atRisk!.mail.html).toContain("Net Promoter Score");
+    expect(atRisk!.mail.text).toMatch(/no purchase for \d+ days; usually every \d+/i);
+    const csv = atRisk!.mail.attachments.find((x) => x.filename?.endsWith(".csv"));
+    expect(csv).toBeDefined();
+    const rows = csv!.content.toString("utf8").trim().split(/\r?\n/);
+    expect(rows.length - 1).toBe(Number(await one("select count(*) from customer_score where risk_level = 'high'")));
+  });
+});
