@@ -251,10 +251,12 @@ class KafkaSink {
       brokers,
       // kafkajs logs to stdout by default, which would corrupt `--out -`.
       logLevel: logLevel.WARN,
-      logCreator: () => ({ namespace, level, log }) => {
-        const { message, ...extra } = log;
-        process.stderr.write(`kafkajs ${logLevel[level]} ${namespace}: ${message} ${JSON.stringify(extra)}\n`);
+      logCreator: () => ({ namespace, label, log }) => {
+        process.stderr.write(`kafkajs ${label} ${namespace}: ${log.message}\n`);
       },
+      // A CLI should fail within seconds when the brokers are unreachable, not retry for long.
+      connectionTimeout: 3000,
+      retry: { initialRetryTime: 300, retries: 4 },
     });
     // The Java-compatible partitioner: other producers of the same keys land on the same partitions.
     this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
