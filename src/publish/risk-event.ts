@@ -18,7 +18,7 @@ export const riskScoreEvent = z
     previousScore: z.number().min(0).max(1).nullable().describe("Score in the previous event for this customer, null for the first"),
     previousRiskLevel: z.enum(["low", "medium", "high"]).nullable(),
     reasons: z.array(z.object({
-      code: z.string().describe("Theme: recency, engagement, support, satisfaction, refunds, new_customer, value"),
+      code: z.string().describe("Theme: recency, engagement, support, satisfaction, refunds, new_customer"),
       text: z.string().describe("Plain sentence for people"),
       weight: z.number().describe("Contribution to the churn probability"),
     })).describe("Strongest reasons that raise the risk, strongest first"),

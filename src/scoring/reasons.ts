@@ -13,7 +13,9 @@ export interface Reason {
   weight: number;
 }
 
-export type ReasonCode = "recency" | "engagement" | "support" | "satisfaction" | "refunds" | "new_customer" | "value";
+// Spend level (total, average order) is deliberately no reason: it feeds the value estimate and
+// the ranking, but "small baskets" is not something a retention agent can act on.
+export type ReasonCode = "recency" | "engagement" | "support" | "satisfaction" | "refunds" | "new_customer";
 
 const THEMES: Record<ReasonCode, readonly FeatureName[]> = {
   recency: ["days_since_last_purchase", "recency_vs_interval", "mean_days_between_purchases", "std_days_between_purchases", "days_since_last_event"],
@@ -22,7 +24,6 @@ const THEMES: Record<ReasonCode, readonly FeatureName[]> = {
   satisfaction: ["has_nps", "last_nps", "nps_category", "has_csat", "last_csat", "has_ces", "last_ces", "days_since_last_survey"],
   refunds: ["refund_count", "refund_amount", "refund_ratio"],
   new_customer: ["tenure_days"],
-  value: ["total_spend", "avg_order_value"],
 };
 
 type F = Readonly<Record<FeatureName, number>>;
@@ -76,7 +77,6 @@ const TEXT: Record<ReasonCode, (f: F) => string> = {
   satisfaction: satisfactionText,
   refunds: refundsText,
   new_customer: (f) => `new customer: first known ${days(f.tenure_days)} ago`,
-  value: (f) => `average order ${f.avg_order_value.toFixed(2)} over ${plural(f.purchase_count, "order")}`,
 };
 
 /** Index of each feature in FEATURE_NAMES order, resolved once per feature set. */

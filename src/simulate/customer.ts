@@ -496,7 +496,8 @@ export class CustomerSim {
   }
 
   private relationshipSurvey(at: number): void {
-    const nps = clamp(Math.round(11 * this.satisfaction - 0.5 + 1.3 * this.rng.normal()), 0, 10);
+    // Centred so that a typical customer (satisfaction 0.7) answers 8: retail NPS is usually positive.
+    const nps = clamp(Math.round(11 * this.satisfaction + 0.3 + 1.3 * this.rng.normal()), 0, 10);
     const event: ChurnEvent = this.rng.chance(0.5)
       ? { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "survey_response", nps, csat: this.csat(0) }
       : { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "survey_response", nps };
