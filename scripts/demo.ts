@@ -25,7 +25,7 @@ const fmt = (n: number) => n.toLocaleString("en");
 async function main() {
   say("churnwatch demo: local Kafka broker + embedded PostgreSQL + the worker + the starter model\n");
   // The simulator bills 5% of customers in USD: give the worker a rate so they convert, not dead-letter.
-  const env = { CURRENCY_RATES: "USD=0.92", ...process.env };
+  const env: NodeJS.ProcessEnv = { CURRENCY_RATES: "USD=0.92", ...process.env };
   const config = loadConfig({ LOG_LEVEL: "warn", HTTP_PORT: "0", ...env });
   const topics = config.kafka.topics;
 
