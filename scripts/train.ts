@@ -141,7 +141,7 @@ runCli(cli, async () => {
     description: v.description ?? (starter ? STARTER.description : undefined),
     trees: intOption(v.trees, "trees", starter ? STARTER.trees : DEFAULT_FIT.trees, { min: 1, max: 5000 }),
     maxDepth: intOption(v["max-depth"], "max-depth", starter ? STARTER.maxDepth : DEFAULT_FIT.maxDepth, { min: 1, max: 64 }),
-    minSamplesLeaf: intOption(v["min-leaf"], "min-leaf", DEFAULT_FIT.minSamplesLeaf, { min: 1 }),
+    minSamplesLeaf: intOption(v["min-leaf"], "min-leaf", starter ? STARTER.minSamplesLeaf : DEFAULT_FIT.minSamplesLeaf, { min: 1 }),
     seed: intOption(v.seed, "seed", DEFAULT_FIT.seed, { min: 0, max: 0xffffffff }),
     ...(v.jobs !== undefined ? { nJobs: intOption(v.jobs, "jobs", 1, { min: 1, max: 256 }) } : {}),
     validationCutoffs: intOption(v["validation-cutoffs"], "validation-cutoffs", DEFAULT_FIT.validationCutoffs, { min: 1 }),

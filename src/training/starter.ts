@@ -17,6 +17,8 @@ export const STARTER = {
   days: 540,
   trees: 60,
   maxDepth: 8,
+  /** Larger leaves than the default 20: same validation AUC here, about 10% smaller file. */
+  minSamplesLeaf: 50,
   description: "starter model trained on simulated data; retrain on your own history",
   /** Artifacts travel with the repository and the Docker image. */
   maxBytes: 3_000_000,
