@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { Partitioners } from "kafkajs";
 import { pino } from "pino";
 import { createKafka } from "../src/ingest/kafka.js";
 import { parseMapping } from "../src/training/history/mapping.js";
@@ -34,8 +35,9 @@ const cli = defineCli({
     quiet: { type: "boolean", short: "q", description: "no progress bar" },
   },
   epilogue: `Amounts are converted to BASE_CURRENCY with CURRENCY_RATES, as the worker does (events in a currency
-without a rate are invalid rows). Event ids are deterministic, so replaying the same input twice
-stores nothing new: the second run reports every event as a duplicate. Invalid rows are reported
+without a rate are invalid rows). Events are deduplicated by eventId (NDJSON events keep theirs; CSV
+rows get ids derived from their content), so replaying the same input twice stores nothing new: the
+second run reports every event as already there. Invalid rows are reported
 as "line N: reason" and skipped; the exit code is 1 if there were any, unless --allow-errors.
 
 Examples:
@@ -80,7 +82,12 @@ runCli(cli, async () => {
     const brokers = v.kafka.split(",").map((b) => b.trim()).filter(Boolean);
     if (!brokers.every((b) => /^[^\s:]+:\d{1,5}$/.test(b))) throw new CliError(`--kafka must be host:port[,host:port], got "${v.kafka}"`);
     const logger = pino({ level: process.env.LOG_LEVEL ?? "warn" }, pino.destination(2));
-    const producer = createKafka({ ...config.kafka, brokers, clientId: `${config.kafka.clientId}-replay` }, logger).producer({ idempotent: true });
+    const producer = createKafka({ ...config.kafka, brokers, clientId: `${config.kafka.clientId}-replay` }, logger).producer({
+      // Kafka's own (murmur2) key partitioner, like scripts/simulate.ts: one customer, one partition.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // A missing topic is a typo or a missing setup step; auto-creating it would hide both.
+      allowAutoTopicCreation: false,
+    });
     await producer.connect();
     const topics = { purchases: v["topic-purchases"] ?? config.kafka.topics.purchases, support: v["topic-support"] ?? config.kafka.topics.support };
     sink = kafkaSink(producer, topics);
