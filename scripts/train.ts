@@ -182,10 +182,7 @@ runCli(cli, async () => {
   if (starter && bytes > STARTER.maxBytes) {
     throw new CliError(`the starter artifact is ${(bytes / 1e6).toFixed(2)} MB, over the ${STARTER.maxBytes / 1e6} MB budget: use fewer trees or a larger --min-leaf`, 1);
   }
-  const notes = [
-    ...(starter ? [STARTER.description] : []),
-    ...(decision ? [`Promotion: ${decision.reason}`] : []),
-  ];
+  const notes = decision ? [`Promotion: ${decision.reason}`] : [];
   const reportPath = path.join(reportsDir, `${modelVersion}.html`);
   await mkdir(reportsDir, { recursive: true });
   await writeFile(

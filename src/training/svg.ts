@@ -155,7 +155,8 @@ export function histogramChart(opts: {
     svg += `<line x1="${sx(m.x)}" x2="${sx(m.x)}" y1="${f.top}" y2="${f.height - f.bottom}" stroke="#333" stroke-dasharray="3 3"/>`;
     // Labels near the right edge go on the left of their line so they stay inside the plot.
     const right = m.x > x[0] + (x[1] - x[0]) * 0.85;
-    svg += `<text x="${sx(m.x) + (right ? -3 : 3)}" y="${f.top + 12}" text-anchor="${right ? "end" : "start"}" class="tick">${escapeHtml(m.label)}</text>`;
+    // In the top margin, where neither bars nor the legend can cover it.
+    svg += `<text x="${sx(m.x) + (right ? -3 : 3)}" y="${f.top - 4}" text-anchor="${right ? "end" : "start"}" class="tick">${escapeHtml(m.label)}</text>`;
   }
   svg += legend(named, f, "tr");
   return svg + "</svg>";
