@@ -1,8 +1,8 @@
 /**
  * Rescoring: read states, score them with the current model, store latest scores (and history
  * when a score really moved), publish risk-score events for CRMs where the change is news, then
- * mark them published. Publishing happens after the scores commit and is marked afterwards, so a
- * crash in between re-publishes (at least once) rather than losing an event.
+ * record what was published. Events are sent inside the scoring transaction, before it commits,
+ * so a crash in between re-publishes (at least once) rather than losing an event.
  */
 import type pg from "pg";
 import type { CustomerState } from "../features/index.js";
@@ -56,7 +56,8 @@ interface Row {
 
 const SELECT = `select s.customer_id, s.state, c.score, c.risk_level, c.model_version, c.published_score, c.published_risk_level
   from customer_state s left join customer_score c using (customer_id)
- where json_typeof(s.state) = 'object'`;
+ -- Placeholder rows (claimed by an open ingest transaction) have no events yet.
+ where s.event_count > 0`;
 
 export interface ScoredRow {
   score: CustomerScore;
@@ -103,18 +104,26 @@ function toEvent(r: ScoredRow, scoredAt: string, horizonDays: number, state: Cus
   return e;
 }
 
-async function storeScores(client: pg.PoolClient, page: readonly ScoredRow[], scoredAt: string): Promise<number> {
+async function storeScores(client: pg.PoolClient, page: readonly ScoredRow[], published: ReadonlySet<string>, scoredAt: string): Promise<number> {
   const rows = page.map((r) => ({
     i: r.score.customerId, s: r.score.score, l: r.score.riskLevel, r: r.score.reasons, v: r.score.value,
-    p: r.score.priority, g: r.segments, m: r.score.modelVersion,
+    p: r.score.priority, g: r.segments, m: r.score.modelVersion, b: published.has(r.score.customerId),
   }));
+  // What CRMs were last told (published_*) is written in the same statement as the score; the
+  // events themselves go out before this transaction commits (see processPage).
   await client.query(
-    `insert into customer_score (customer_id, score, risk_level, reasons, value, priority, segments, model_version, scored_at)
-     select x.i, x.s, x.l, x.r, x.v, x.p, x.g, x.m, $2 from json_to_recordset($1::json)
-       as x(i text, s float8, l text, r jsonb, v float8, p float8, g text[], m text)
+    `insert into customer_score (customer_id, score, risk_level, reasons, value, priority, segments, model_version, scored_at,
+                                 published_score, published_risk_level, published_at)
+     select x.i, x.s, x.l, x.r, x.v, x.p, x.g, x.m, $2,
+            case when x.b then x.s end, case when x.b then x.l end, case when x.b then $2::timestamptz end
+       from json_to_recordset($1::json)
+         as x(i text, s float8, l text, r jsonb, v float8, p float8, g text[], m text, b boolean)
      on conflict (customer_id) do update set score = excluded.score, risk_level = excluded.risk_level,
        reasons = excluded.reasons, value = excluded.value, priority = excluded.priority,
-       segments = excluded.segments, model_version = excluded.model_version, scored_at = excluded.scored_at`,
+       segments = excluded.segments, model_version = excluded.model_version, scored_at = excluded.scored_at,
+       published_score = coalesce(excluded.published_score, customer_score.published_score),
+       published_risk_level = coalesce(excluded.published_risk_level, customer_score.published_risk_level),
+       published_at = coalesce(excluded.published_at, customer_score.published_at)`,
     [JSON.stringify(rows), scoredAt],
   );
   const moved = page.filter((r) => r.previous.score === null || r.previous.risk_level !== r.score.riskLevel ||
@@ -134,11 +143,16 @@ async function processPage(deps: RescoreDeps, rows: Row[], asOf: Date, stats: Re
   const { scored, cancelled } = scorePage(rows, model, deps.segments, asOf.getTime());
   stats.skippedCancelled += cancelled.length;
   const scoredAt = asOf.toISOString();
+  const news = deps.publisher
+    ? scored.filter((r) => shouldPublish(
+        r.previous.published_score === null ? null : { score: r.previous.published_score, riskLevel: r.previous.published_risk_level ?? "" },
+        r.score, deps.publishRule))
+    : [];
   stats.historyRows += await inTransaction(deps.pool, async (client) => {
     // A cancelled customer has left: drop the score so digests stop listing them.
     if (cancelled.length > 0) await client.query("delete from customer_score where customer_id = any($1::text[])", [cancelled]);
     if (scored.length === 0) return 0;
-    const moved = await storeScores(client, scored, scoredAt);
+    const moved = await storeScores(client, scored, new Set(news.map((r) => r.score.customerId)), scoredAt);
     if (deps.alerts) {
       // In the scoring transaction, so a crash cannot lose a crossing into high risk.
       const changes = scored
@@ -148,22 +162,15 @@ async function processPage(deps: RescoreDeps, rows: Row[], asOf: Date, stats: Re
         await enqueueAlerts(client, { segments: deps.segments, changes, now: asOf, logger: deps.logger, ...deps.alerts });
       }
     }
+    // Published before the commit that records it: a crash or failed commit in between means the
+    // event goes out again on the next rescoring (at least once), never that it is lost.
+    if (news.length > 0) {
+      const states = new Map(rows.map((r) => [r.customer_id, r.state]));
+      await deps.publisher!.publish(news.map((r) => toEvent(r, scoredAt, model.artifact.churnDefinition.horizonDays, states.get(r.score.customerId)!, deps.includePii)));
+    }
     return moved;
   });
-  if (scored.length === 0) return;
   stats.scored += scored.length;
-  if (!deps.publisher) return;
-  const news = scored.filter((r) => shouldPublish(
-    r.previous.published_score === null ? null : { score: r.previous.published_score, riskLevel: r.previous.published_risk_level ?? "" },
-    r.score, deps.publishRule));
-  if (news.length === 0) return;
-  const states = new Map(rows.map((r) => [r.customer_id, r.state]));
-  await deps.publisher.publish(news.map((r) => toEvent(r, scoredAt, model.artifact.churnDefinition.horizonDays, states.get(r.score.customerId)!, deps.includePii)));
-  await deps.pool.query(
-    `update customer_score c set published_score = x.s, published_risk_level = x.l, published_at = $2
-       from json_to_recordset($1::json) as x(i text, s float8, l text) where c.customer_id = x.i`,
-    [JSON.stringify(news.map((r) => ({ i: r.score.customerId, s: r.score.score, l: r.score.riskLevel }))), scoredAt],
-  );
   stats.published += news.length;
 }
 
@@ -179,13 +186,17 @@ export async function rescore(deps: RescoreDeps, opts: { asOf: Date; customerIds
     }
     return stats;
   }
-  let after = "";
+  // The next page is read while this one is scored and written: Postgres and Node work in parallel.
+  const fetchPage = (after: string) =>
+    deps.pool.query<Row>(`${SELECT} and s.customer_id > $1 order by s.customer_id limit $2`, [after, pageSize]).then((r) => r.rows);
+  let next: Promise<Row[]> = fetchPage("");
   for (;;) {
-    const { rows } = await deps.pool.query<Row>(`${SELECT} and s.customer_id > $1 order by s.customer_id limit $2`, [after, pageSize]);
+    const rows = await next;
     if (rows.length === 0) break;
+    next = rows.length < pageSize ? Promise.resolve([]) : fetchPage(rows[rows.length - 1]!.customer_id);
+    // If this page fails, the prefetch's own failure must not surface as an unhandled rejection.
+    next.catch(() => undefined);
     await processPage(deps, rows, opts.asOf, stats);
-    after = rows[rows.length - 1]!.customer_id;
-    if (rows.length < pageSize) break;
   }
   return stats;
 }

@@ -3,7 +3,7 @@ CREATE TABLE "customer_score" (
     "customer_id" TEXT NOT NULL,
     "score" DOUBLE PRECISION NOT NULL,
     "risk_level" TEXT NOT NULL,
-    "reasons" JSONB NOT NULL,
+    "reasons" JSON NOT NULL,
     "value" DOUBLE PRECISION NOT NULL,
     "priority" DOUBLE PRECISION NOT NULL,
     "segments" TEXT[],
@@ -80,9 +80,6 @@ CREATE TABLE "kpi_snapshot" (
 );
 
 -- CreateIndex
-CREATE INDEX "customer_score_risk_level_priority_idx" ON "customer_score"("risk_level", "priority" DESC);
-
--- CreateIndex
 CREATE INDEX "score_history_customer_id_scored_at_idx" ON "score_history"("customer_id", "scored_at");
 
 -- CreateIndex
@@ -91,3 +88,6 @@ CREATE UNIQUE INDEX "outbox_message_dedupe_key_key" ON "outbox_message"("dedupe_
 -- CreateIndex
 CREATE INDEX "outbox_message_status_next_attempt_at_idx" ON "outbox_message"("status", "next_attempt_at");
 
+
+-- Room on each page for in-place (HOT) updates: every rescoring rewrites every score row.
+ALTER TABLE "customer_score" SET (fillfactor = 80);
