@@ -132,6 +132,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     metrics,
     groupId: config.kafka.groupId,
     sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+    partitionsConsumedConcurrently: config.kafka.partitionsConcurrency,
     topics: [config.kafka.topics.purchases, config.kafka.topics.support],
     dlqTopic: config.kafka.topics.dlq,
     parse: { maxBytes: config.ingest.maxEventBytes, baseCurrency: config.ingest.baseCurrency, rates: config.ingest.rates },

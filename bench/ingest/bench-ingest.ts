@@ -78,7 +78,7 @@ async function bareConsumer(kafka: Kafka, total: number): Promise<number> {
 async function main() {
   const dir = await mkdtemp(path.join(os.tmpdir(), "churnwatch-bench-"));
   await chmod(dir, 0o755);
-  const pg = await startEmbeddedPostgres({ dir: path.join(dir, "pg"), port: await freePort() });
+  const pg = await startEmbeddedPostgres({ dir: path.join(dir, "pg"), port: await freePort(), flags: process.env.PG_FLAGS ? process.env.PG_FLAGS.split(" ") : [] });
   const broker = await startLocalBroker({
     topics: [{ name: "purchases", partitions: PARTITIONS }, { name: "support", partitions: PARTITIONS }, { name: "churn.dlq", partitions: 1 }],
   });

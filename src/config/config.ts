@@ -76,6 +76,7 @@ const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default("churnwatch"),
   KAFKA_GROUP_ID: z.string().min(1).default("churnwatch"),
   KAFKA_SESSION_TIMEOUT_MS: intFrom(6_000, 300_000).default(10_000),
+  KAFKA_PARTITIONS_CONCURRENCY: intFrom(1, 64).default(6),
   KAFKA_SSL: bool.default(false),
   KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"], { error: "plain, scram-sha-256 or scram-sha-512" }).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
@@ -118,6 +119,7 @@ export interface Config {
     clientId: string;
     groupId: string;
     sessionTimeoutMs: number;
+    partitionsConcurrency: number;
     ssl: boolean;
     sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
     topics: { purchases: string; support: string; dlq: string; riskScores: string };
@@ -173,6 +175,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       clientId: e.KAFKA_CLIENT_ID,
       groupId: e.KAFKA_GROUP_ID,
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+      partitionsConcurrency: e.KAFKA_PARTITIONS_CONCURRENCY,
       ssl: e.KAFKA_SSL,
       ...(e.KAFKA_SASL_MECHANISM
         ? { sasl: { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } }

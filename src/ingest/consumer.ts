@@ -14,6 +14,7 @@ import type { ParseOptions } from "../events/parse.js";
 import { prepareBatch, type InMessage } from "./prepare.js";
 import { toDeadLetter } from "./dead-letter.js";
 import { readStoredOffsets, writeBatch, type BatchOutcome, type PartitionRef } from "../store/batch-writer.js";
+import { StateCache } from "../store/state-cache.js";
 
 export interface IngestOptions {
   kafka: Kafka;
@@ -28,6 +29,8 @@ export interface IngestOptions {
   parse: ParseOptions;
   /** Partitions processed at once: overlaps Node's parsing with Postgres's commit of another batch. */
   partitionsConsumedConcurrently?: number;
+  /** Customer states kept in memory between batches (0 disables the cache). */
+  stateCacheSize?: number;
   /** Called after the database commit and before the Kafka commit (rescoring, fault tests). */
   afterDbCommit?: (ref: PartitionRef, outcome: BatchOutcome) => Promise<void> | void;
 }
@@ -56,6 +59,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   // Stored next offsets per partition; refreshed on every group join because ownership changed.
   let known = new Map<string, number | null>();
   let ready = false;
+  const stateCache = new StateCache(opts.stateCacheSize ?? 200_000);
 
   const producer: Producer = opts.kafka.producer({ idempotent: false, allowAutoTopicCreation: true });
   const consumer: Consumer = opts.kafka.consumer({
@@ -104,7 +108,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
 
     const outcome = await writeBatch(opts.pool, ref, {
       events: prepared.valid, rejects: prepared.rejects, nextOffset: prepared.nextOffset,
-    });
+    }, stateCache);
     known.set(partitionKey(batch.topic, batch.partition), prepared.nextOffset);
     await opts.afterDbCommit?.(ref, outcome);
 
@@ -156,7 +160,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   await consumer.run({
     eachBatchAutoResolve: false,
     autoCommit: true,
-    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
+    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 6,
     eachBatch: handleBatch,
   });
 

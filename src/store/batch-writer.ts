@@ -12,6 +12,7 @@ import type { ChurnEvent } from "../events/schema.js";
 import { applyEvent, emptyState, type CustomerState } from "../features/index.js";
 import type { ValidEvent, Reject } from "../ingest/prepare.js";
 import { inTransaction } from "./tx.js";
+import type { CachedState, StateCache } from "./state-cache.js";
 
 export interface PartitionRef {
   groupId: string;
@@ -76,31 +77,42 @@ async function insertRawEvents(client: pg.PoolClient, ref: PartitionRef, events:
   return new Set(inserted.map((r) => r.event_id));
 }
 
-interface StoredState {
-  state: CustomerState;
-  eventCount: number;
-  lastEventAt: number;
-}
+type StoredState = CachedState;
 
 type StateRow = { customer_id: string; state: CustomerState | null; event_count: number; last_event_at: Date };
 
-function toStored(rows: StateRow[], into: Map<string, StoredState>): void {
+/**
+ * Locks the customers' rows and returns their current states. The state column (the bulk of the
+ * row, and a JSON parse per customer) is only read for customers the cache does not hold at the
+ * row's current event_count.
+ */
+const SELECT_FOR_UPDATE = `select s.customer_id, s.event_count, s.last_event_at,
+       case when c.n is distinct from s.event_count then s.state end as state
+  from customer_state s left join unnest($1::text[], $2::int[]) as c(id, n) on c.id = s.customer_id
+ where s.customer_id = any($1::text[]) order by s.customer_id for update of s`;
+
+async function selectForUpdate(client: pg.PoolClient, ids: string[], cache: StateCache | null, into: Map<string, StoredState>): Promise<Set<string>> {
+  const cached = ids.map((id) => cache?.peek(id)?.eventCount ?? null);
+  const { rows } = await client.query<StateRow>(SELECT_FOR_UPDATE, [ids, cached]);
   for (const r of rows) {
-    if (r.state !== null) into.set(r.customer_id, { state: r.state, eventCount: r.event_count, lastEventAt: r.last_event_at.getTime() });
+    if (r.event_count === 0) continue; // a placeholder: no events committed yet
+    if (r.state !== null) {
+      into.set(r.customer_id, { state: r.state, eventCount: r.event_count, lastEventAt: r.last_event_at.getTime() });
+      if (cache) cache.misses++;
+    } else {
+      into.set(r.customer_id, cache!.peek(r.customer_id)!);
+      cache!.hits++;
+    }
   }
+  return new Set(rows.map((r) => r.customer_id));
 }
 
-const SELECT_FOR_UPDATE = `select customer_id, state, event_count, last_event_at from customer_state
-  where customer_id = any($1::text[]) order by customer_id for update`;
-
-async function lockStates(client: pg.PoolClient, customerIds: string[]): Promise<Map<string, StoredState>> {
+async function lockStates(client: pg.PoolClient, customerIds: string[], cache: StateCache | null): Promise<Map<string, StoredState>> {
   const out = new Map<string, StoredState>();
   if (customerIds.length === 0) return out;
   // Sorted ids take locks in one global order, so concurrent batches cannot deadlock.
   const ids = [...customerIds].sort();
-  const { rows } = await client.query<StateRow>(SELECT_FOR_UPDATE, [ids]);
-  toStored(rows, out);
-  const found = new Set(rows.map((r) => r.customer_id));
+  const found = await selectForUpdate(client, ids, cache, out);
   const missing = ids.filter((id) => !found.has(id));
   if (missing.length === 0) return out;
   // A customer's purchase and support events arrive on different topics, so two transactions can
@@ -115,8 +127,7 @@ async function lockStates(client: pg.PoolClient, customerIds: string[]): Promise
   );
   if (claimed.length < missing.length) {
     const claimedIds = new Set(claimed.map((r) => r.customer_id));
-    const raced = missing.filter((id) => !claimedIds.has(id));
-    toStored((await client.query<StateRow>(SELECT_FOR_UPDATE, [raced])).rows, out);
+    await selectForUpdate(client, missing.filter((id) => !claimedIds.has(id)), cache, out);
   }
   return out;
 }
@@ -161,8 +172,9 @@ export function applyToStates(states: Map<string, StoredState>, events: readonly
   }
 }
 
-export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchWrite): Promise<BatchOutcome> {
-  return inTransaction(pool, async (client) => {
+export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchWrite, cache: StateCache | null = null): Promise<BatchOutcome> {
+  let written: Map<string, StoredState> | null = null;
+  const outcome = await inTransaction(pool, async (client) => {
     const stored = await lockOffset(client, ref);
     const fresh = stored === null ? batch.events : batch.events.filter((e) => e.offset >= stored);
     const rejects = stored === null ? batch.rejects : batch.rejects.filter((r) => r.message.offset >= stored);
@@ -170,8 +182,9 @@ export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchW
     const inserted = await insertRawEvents(client, ref, fresh);
     const newEvents = fresh.filter((e) => inserted.has(e.event.eventId)).map((e) => e.event);
     const customers = [...new Set(newEvents.map((e) => e.customerId))];
-    const states = await lockStates(client, customers);
+    const states = await lockStates(client, customers, cache);
     applyToStates(states, newEvents);
+    written = states;
     await insertDeadLetters(client, ref, rejects);
     await upsertStatesAndOffset(client, ref, states, Math.max(batch.nextOffset, stored ?? 0));
     return {
@@ -182,4 +195,7 @@ export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchW
       deadLettered: rejects.length,
     };
   });
+  // Only committed states may enter the cache.
+  if (cache && written) cache.putAll(written);
+  return outcome;
 }
