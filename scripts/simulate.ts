@@ -3,7 +3,8 @@
  * with the hidden ground truth (who churns when) on the side. See --help.
  */
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, mkdirSync } from "node:fs";
+import path from "node:path";
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -199,6 +200,8 @@ class NdjsonSink {
 
   constructor(target: string) {
     this.ownsStream = target !== "-";
+    // `--out data/history.ndjson` in a fresh clone: the folder does not exist yet.
+    if (this.ownsStream) mkdirSync(path.dirname(path.resolve(target)), { recursive: true });
     this.stream = this.ownsStream ? createWriteStream(target) : process.stdout;
     this.stream.on("error", (err: Error) => {
       this.failure = err;
@@ -344,6 +347,7 @@ export async function run(opts: CliOptions): Promise<{ events: number; truth: Gr
       complete: !stopping,
       customers: truthToJson(truth),
     };
+    mkdirSync(path.dirname(path.resolve(opts.truth)), { recursive: true });
     await writeFile(opts.truth, `${JSON.stringify(doc, null, 1)}\n`);
   }
   if (!opts.quiet) {
