@@ -14,22 +14,17 @@ import {
   RECENT_PURCHASES_KEPT,
   type CustomerState,
 } from "../src/features/index.js";
+import { createRng } from "../src/training/forest/random.js";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const T0 = Date.parse("2024-01-01T00:00:00Z");
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** mulberry32: small seeded PRNG so a failing permutation can be reproduced from the seed. */
+/** Seeded uniform numbers (the project's PRNG), so a failing case can be reproduced from its seed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = createRng(seed);
+  return () => r.nextFloat();
 }
 
 function shuffled<T>(items: readonly T[], rand: () => number): T[] {

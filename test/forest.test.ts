@@ -9,6 +9,7 @@ import { binOf, featureThresholds } from '../src/training/forest/binning.js';
 import {
   compileForest,
   loadInMlRandomForest,
+  ML_RANDOM_FOREST_LIKE,
   predictClass,
   predictProba,
   predictVoteFraction,
@@ -44,15 +45,7 @@ function synthetic(n: number, seed: number): Data {
 const train = synthetic(600, 11);
 const heldOut = synthetic(3000, 12);
 
-/** ml-random-forest's defaults, in our option names (ml-cart: minNumSamples 3, gainThreshold 0.01). */
-const mlRandomForestLike: ForestTrainOptions = {
-  maxFeatures: 'all',
-  featuresPerTree: 1,
-  featureReplacement: true,
-  minSamplesSplit: 4,
-  minGain: 0.01,
-  nJobs: 1,
-};
+const mlRandomForestLike = ML_RANDOM_FOREST_LIKE;
 
 /** What ml-random-forest 2.1.0's predictProbability returns (see predict.ts): first tree's vote miscounted. */
 function mlrfPredictProbabilityFormula(model: RandomForestClassifierJson, row: number[], label: number): number {

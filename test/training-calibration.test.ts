@@ -8,17 +8,12 @@ import { metricSet, topShare } from "../src/training/evaluate.js";
 import { brierScore, rocAuc } from "../src/training/metrics.js";
 import { timeSplit } from "../src/training/split.js";
 import { pickThresholds } from "../src/training/thresholds.js";
+import { createRng } from "../src/training/forest/random.js";
 
-/** Deterministic uniform numbers (mulberry32). */
+/** Seeded uniform numbers (the project's PRNG), so a failing case can be reproduced from its seed. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = createRng(seed);
+  return () => r.nextFloat();
 }
 
 /** Scores whose true churn probability is score^3: badly miscalibrated (overconfident) but well ranked. */

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RandomForestClassifier } from 'ml-random-forest';
-import { loadInMlRandomForest, predictProba, predictVoteFraction, trainRandomForest } from '../../src/training/forest/index.js';
+import { loadInMlRandomForest, ML_RANDOM_FOREST_LIKE, predictProba, predictVoteFraction, trainRandomForest } from '../../src/training/forest/index.js';
 import { rocAuc } from '../../src/training/metrics.js';
 import { churnDataset } from './synthetic.js';
 
@@ -154,19 +154,9 @@ async function compareWithMlRandomForest(
   const mlrfSeconds = (performance.now() - t0) / 1000;
   const mlrfAuc = rocAuc(yt, mlrf.predictProbability(xt, 1));
 
-  // Same tree settings as ml-random-forest's defaults: all features at every split, per-tree
-  // feature bagging with replacement, minNumSamples 3, gainThreshold 0.01; one thread.
+  // Same tree settings as ml-random-forest's defaults, one thread.
   const t1 = performance.now();
-  const ours = await trainRandomForest(x, y, {
-    nEstimators: trees,
-    maxFeatures: 'all',
-    featuresPerTree: 1,
-    featureReplacement: true,
-    minSamplesSplit: 4,
-    minGain: 0.01,
-    nJobs: 1,
-    seed: 3,
-  });
+  const ours = await trainRandomForest(x, y, { ...ML_RANDOM_FOREST_LIKE, nEstimators: trees, seed: 3 });
   const ourSeconds = (performance.now() - t1) / 1000;
   const ourAuc = rocAuc(yt, loadInMlRandomForest(ours.model).predictProbability(xt, 1));
   console.log(

@@ -87,6 +87,20 @@ export interface TrainedForest {
   stats: { binningSeconds: number; growSeconds: number; totalSeconds: number; nodes: number; leaves: number };
 }
 
+/**
+ * ml-random-forest's own defaults in our option names (ml-cart: minNumSamples 3, gainThreshold
+ * 0.01; all features at every split, per-tree feature bagging with replacement), single-threaded:
+ * the setting under which our trainer is compared with ml-random-forest's in tests and bench:train.
+ */
+export const ML_RANDOM_FOREST_LIKE: Readonly<ForestTrainOptions> = {
+  maxFeatures: 'all',
+  featuresPerTree: 1,
+  featureReplacement: true,
+  minSamplesSplit: 4,
+  minGain: 0.01,
+  nJobs: 1,
+};
+
 const DEFAULTS: ResolvedForestOptions = {
   nEstimators: 100,
   maxDepth: Infinity,

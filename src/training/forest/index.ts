@@ -1,6 +1,7 @@
 /** Fast random-forest trainer writing ml-random-forest's model format; see forest.ts. */
 export {
   trainRandomForest,
+  ML_RANDOM_FOREST_LIKE,
   resolveForestOptions,
   meanDecreaseImpurity,
   type ForestTrainOptions,
