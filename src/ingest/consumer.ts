@@ -1,7 +1,8 @@
 /**
- * The ingest loop: a kafkajs consumer group with eachBatch. Per partition batch:
+ * The ingest loop: a kafkajs consumer group with eachBatch feeding a per-partition pipeline.
+ * Per partition batch, in order:
  *   validate -> dead-letter rejects (awaited) -> one Postgres transaction (events, states,
- *   offsets) -> resolve and commit the Kafka offset -> notify (rescoring).
+ *   offsets) -> notify (rescoring) -> commit the offset to Kafka (in the background).
  * Postgres holds the authoritative offsets; Kafka's committed offsets only let other tools see
  * lag. On partition assignment the consumer seeks to the stored offsets, and the transaction
  * re-checks them under a row lock, so redelivered messages are never applied twice.
@@ -15,6 +16,7 @@ import { prepareBatch, type InMessage } from "./prepare.js";
 import { toDeadLetter } from "./dead-letter.js";
 import { readStoredOffsets, writeBatch, type BatchOutcome, type PartitionRef } from "../store/batch-writer.js";
 import { StateCache } from "../store/state-cache.js";
+import { PartitionPipeline } from "./pipeline.js";
 
 export interface IngestOptions {
   kafka: Kafka;
@@ -29,6 +31,8 @@ export interface IngestOptions {
   parse: ParseOptions;
   /** Partitions processed at once: overlaps Node's parsing with Postgres's commit of another batch. */
   partitionsConsumedConcurrently?: number;
+  /** Messages fetched but not yet committed before eachBatch waits (bounds memory). */
+  maxQueuedMessages?: number;
   /** Customer states kept in memory between batches (0 disables the cache). */
   stateCacheSize?: number;
   /** Called after the database commit and before the Kafka commit (rescoring, fault tests). */
@@ -82,15 +86,18 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     return known.get(key) ?? null;
   }
 
-  async function handleBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload) {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+  interface QueuedBatch {
+    topic: string;
+    partition: number;
+    messages: InMessage[];
+  }
+
+  /** Validate -> dead-letter -> one transaction -> remember the offset for the Kafka commit. */
+  async function processBatch(key: string, batch: QueuedBatch): Promise<void> {
     const started = process.hrtime.bigint();
     const ref: PartitionRef = { groupId: opts.groupId, topic: batch.topic, partition: batch.partition };
-    const messages: InMessage[] = batch.messages.map((m) => ({
-      offset: Number(m.offset), key: m.key, value: m.value, headers: m.headers,
-    }));
     const from = await storedOffset(batch.topic, batch.partition);
-    const prepared = prepareBatch(messages, from, opts.parse);
+    const prepared = prepareBatch(batch.messages, from, opts.parse);
 
     if (prepared.rejects.length > 0) {
       // Awaited before the database commit: a reject is never acknowledged without being kept.
@@ -109,14 +116,13 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     const outcome = await writeBatch(opts.pool, ref, {
       events: prepared.valid, rejects: prepared.rejects, nextOffset: prepared.nextOffset,
     }, stateCache);
-    known.set(partitionKey(batch.topic, batch.partition), prepared.nextOffset);
+    known.set(key, prepared.nextOffset);
+    failures.delete(key);
     await opts.afterDbCommit?.(ref, outcome);
+    // Kafka learns the offset only after Postgres has it (committed in the background).
+    toCommit.set(key, { topic: batch.topic, partition: batch.partition, offset: String(prepared.nextOffset) });
 
-    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-    await commitOffsetsIfNecessary();
-    await heartbeat();
-
-    stats.messages += messages.length;
+    stats.messages += batch.messages.length;
     stats.applied += outcome.applied;
     stats.duplicates += outcome.duplicates + prepared.duplicatesInBatch;
     stats.deadLettered += outcome.deadLettered;
@@ -125,8 +131,61 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     opts.metrics.eventsIngested.inc({ topic: batch.topic }, outcome.applied);
     opts.metrics.eventsDuplicate.inc({ topic: batch.topic }, outcome.duplicates + prepared.duplicatesInBatch);
     opts.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    log.debug({ topic: batch.topic, partition: batch.partition, messages: messages.length, ...outcome, customers: outcome.customers.length }, "batch committed");
+    log.debug({ topic: batch.topic, partition: batch.partition, messages: batch.messages.length, ...outcome, customers: outcome.customers.length }, "batch committed");
   }
+
+  const failures = new Map<string, number>();
+  const pipeline = new PartitionPipeline<QueuedBatch>({
+    concurrency: opts.partitionsConsumedConcurrently ?? 6,
+    run: processBatch,
+    onError: (key, batch, err) => void rewind(key, batch, err),
+  });
+
+  /**
+   * A batch failed (database down, DLQ unreachable...): nothing of it was acknowledged. Its queued
+   * successors were dropped; fetch the partition again from the stored offset after a backoff.
+   */
+  async function rewind(key: string, batch: QueuedBatch, err: unknown): Promise<void> {
+    const n = (failures.get(key) ?? 0) + 1;
+    failures.set(key, n);
+    const delay = Math.min(30_000, 250 * 2 ** n);
+    log.error({ err, topic: batch.topic, partition: batch.partition, attempt: n, retryInMs: delay }, "batch failed; will fetch it again");
+    known.delete(key);
+    const tp = [{ topic: batch.topic, partitions: [batch.partition] }];
+    consumer.pause(tp);
+    await new Promise((r) => setTimeout(r, delay));
+    if (stopping) return;
+    const stored = await readStoredOffsets(opts.pool, opts.groupId, batch.topic).then((m) => m.get(batch.partition), () => undefined);
+    const offset = stored !== undefined && stored >= 0 ? stored : batch.messages[0]!.offset;
+    try {
+      consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(offset) });
+    } finally {
+      consumer.resume(tp);
+    }
+  }
+
+  async function enqueueBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const messages: InMessage[] = batch.messages.map((m) => ({
+      offset: Number(m.offset), key: m.key, value: m.value, headers: m.headers,
+    }));
+    pipeline.push(partitionKey(batch.topic, batch.partition), { topic: batch.topic, partition: batch.partition, messages }, messages.length);
+    // Moves the fetch position only; with autoCommit off nothing reaches Kafka before Postgres.
+    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+    await pipeline.waitBelow(opts.maxQueuedMessages ?? 50_000, () => stopping || !isRunning(), heartbeat);
+  }
+
+  const toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
+  async function commitToKafka(): Promise<void> {
+    if (toCommit.size === 0) return;
+    const offsets = [...toCommit.values()];
+    toCommit.clear();
+    // Informational (lag tools, other consumers of the group id): Postgres holds the real offsets.
+    await consumer.commitOffsets(offsets).catch((err) => log.debug({ err }, "kafka offset commit failed; postgres has the offsets"));
+  }
+  const commitTimer = setInterval(() => void commitToKafka(), 1000);
+  commitTimer.unref();
+  let stopping = false;
 
   consumer.on(consumer.events.GROUP_JOIN, async ({ payload }) => {
     known = new Map();
@@ -159,9 +218,10 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachBatchAutoResolve: false,
-    autoCommit: true,
-    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 6,
-    eachBatch: handleBatch,
+    autoCommit: false,
+    // All fetched partitions are handed over at once; the pipeline limits the work in flight.
+    partitionsConsumedConcurrently: 64,
+    eachBatch: enqueueBatch,
   });
 
   return {
@@ -169,6 +229,12 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     isReady: () => ready,
     async stop() {
       ready = false;
+      stopping = true;
+      pipeline.clear();
+      await consumer.stop();
+      await pipeline.idle();
+      clearInterval(commitTimer);
+      await commitToKafka();
       await consumer.disconnect();
       await producer.disconnect();
     },

@@ -60,4 +60,4 @@ CREATE UNIQUE INDEX "dead_letter_source_topic_source_partition_source_offset_key
 
 -- Keep customer states (a few KB, rewritten every batch) inline and uncompressed: TOAST
 -- compression on every rewrite costs more CPU than the space it saves.
-ALTER TABLE "customer_state" SET (toast_tuple_target = 8160);
+ALTER TABLE "customer_state" SET (toast_tuple_target = 8160, fillfactor = 70);
