@@ -8,7 +8,8 @@
  * The local broker (librdkafka's mock) answers a fetch with at most one produced record batch
  * per partition, whereas real Kafka fills a fetch up to maxBytesPerPartition. Producing in
  * sends of PRODUCE_BATCH messages (spread over all partitions) gives consumer batches of the
- * size a busy real topic delivers; both consumers read the same batches.
+ * size a busy real topic delivers; both consumers read the same batches. PG_FLAGS passes extra
+ * postgres flags (e.g. "-c synchronous_commit=off") for experiments; the default is durable.
  */
 import { mkdtemp, rm, chmod } from "node:fs/promises";
 import os from "node:os";
