@@ -7,7 +7,7 @@
  * lag. On partition assignment the consumer seeks to the stored offsets, and the transaction
  * re-checks them under a row lock, so redelivered messages are never applied twice.
  */
-import type { Consumer, EachBatchPayload, Kafka, Producer } from "kafkajs";
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from "kafkajs";
 import type pg from "pg";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../http/metrics.js";
@@ -65,7 +65,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   let ready = false;
   const stateCache = new StateCache(opts.stateCacheSize ?? 200_000);
 
-  const producer: Producer = opts.kafka.producer({ idempotent: false, allowAutoTopicCreation: true });
+  const producer: Producer = opts.kafka.producer({ idempotent: false, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
   const consumer: Consumer = opts.kafka.consumer({
     groupId: opts.groupId,
     allowAutoTopicCreation: false,

@@ -1,5 +1,5 @@
 /** Sends risk-score events to Kafka, keyed by customerId so each customer's events stay ordered. */
-import type { Kafka, Producer } from "kafkajs";
+import { Partitioners, type Kafka, type Producer } from "kafkajs";
 import type { RiskScoreEvent } from "./risk-event.js";
 
 export interface RiskPublisher {
@@ -8,7 +8,8 @@ export interface RiskPublisher {
 }
 
 export async function startRiskPublisher(kafka: Kafka, topic: string): Promise<RiskPublisher> {
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true });
+  // The Java client's partitioner, so CRMs' own producers put a customer on the same partition.
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   return {
     async publish(events) {
