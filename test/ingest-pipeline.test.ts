@@ -47,7 +47,7 @@ describe("PartitionPipeline", () => {
   });
 
   it("makes producers wait while too much is queued", async () => {
-    const p = new PartitionPipeline<number>({ concurrency: 1, run: () => tick(5), onError: () => undefined });
+    const p = new PartitionPipeline<number>({ concurrency: 1, run: async () => void (await tick(5)), onError: () => undefined });
     for (let i = 0; i < 5; i++) p.push("a", i, 100);
     let ticks = 0;
     await p.waitBelow(150, () => false, async () => void ticks++);
