@@ -119,7 +119,10 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   if (!schedules) scheduler.stop();
 
   // A promoted model rescores everyone once per cluster (slot = model version).
-  models.onChange((m) => void scheduler.runNow("rescore-all", `model:${m.artifact.modelVersion}`));
+  // If an hourly rescoring holds the job lock at that moment, its remaining pages already use the
+  // new model and the next hourly run covers the rest.
+  models.onChange((m) => void scheduler.runNow("rescore-all", `model:${m.artifact.modelVersion}`)
+    .catch((err) => logger.error({ err, modelVersion: m.artifact.modelVersion }, "rescoring after model change failed")));
 
   // Every worker sends due outbox messages; row locks keep one message from going out twice.
   const drainTimer = setInterval(() => void drain().catch((err) => logger.error({ err }, "outbox drain failed")), o.drainSeconds * 1000);

@@ -19,7 +19,9 @@ import { TestSmtp } from "./support/smtp.js";
 import type { LocalBroker } from "../scripts/kafka-broker/broker.js";
 
 const DAY = 86_400_000;
-const NOW = Date.parse("2026-10-01T00:00:00Z");
+// The simulated history ends today, so scores computed "now" (after each batch) and the
+// scheduled rescoring's clock agree; a rescoring never moves a score back in time.
+const NOW = Math.floor(Date.now() / DAY) * DAY;
 
 let pgServer: TestPostgres;
 let broker: LocalBroker;
@@ -85,23 +87,6 @@ describe("worker end to end", () => {
     expect(levels.rows.length).toBeGreaterThan(1);
   });
 
-  it("raises risk for customers who go silent, under the scheduled full rescoring", async () => {
-    await workers[0]!.scheduler.runNow("rescore-all", "test:end", new Date(NOW));
-    const before = Number(await one("select avg(score) from customer_score"));
-    const highBefore = Number(await one("select count(*) from customer_score where risk_level = 'high'"));
-    const sentBefore = Number(await one("select count(*) from customer_score where published_at is not null"));
-    const outcome = await workers[0]!.scheduler.runNow("rescore-all", "test:+90d", new Date(NOW + 90 * DAY)) as { scored: number; published: number };
-    expect(outcome.scored).toBeGreaterThan(0);
-    const after = Number(await one("select avg(score) from customer_score"));
-    expect(after).toBeGreaterThan(before + 0.1);
-    expect(Number(await one("select count(*) from customer_score where risk_level = 'high'"))).toBeGreaterThan(highBefore);
-    expect(outcome.published).toBeGreaterThan(0);
-    expect(sentBefore).toBeGreaterThan(0);
-    expect(Number(await one("select count(*) from score_history"))).toBeGreaterThan(Number(await one("select count(*) from customer_score")));
-    // The same slot on another call is not run twice (once per cluster).
-    expect(await workers[0]!.scheduler.runNow("rescore-all", "test:+90d", new Date(NOW + 90 * DAY))).toBeNull();
-  });
-
   it("refuses a model that does not fit the features and keeps serving, then hot-reloads a good one", async () => {
     const w = workers[0]!;
     const good = await sharedTestArtifact();
@@ -120,9 +105,27 @@ describe("worker end to end", () => {
     await waitFor("late customer scored", async () => (await one("select model_version from customer_score where customer_id = 'c-late'")) === "test-model-2");
   });
 
+  it("raises risk for customers who go silent, under the scheduled full rescoring", async () => {
+    const start = Date.now();
+    await workers[0]!.scheduler.runNow("rescore-all", "test:now", new Date(start));
+    const before = Number(await one("select avg(score) from customer_score"));
+    const highBefore = Number(await one("select count(*) from customer_score where risk_level = 'high'"));
+    const sentBefore = Number(await one("select count(*) from customer_score where published_at is not null"));
+    const outcome = await workers[0]!.scheduler.runNow("rescore-all", "test:+90d", new Date(start + 90 * DAY)) as { scored: number; published: number };
+    expect(outcome.scored).toBeGreaterThan(0);
+    const after = Number(await one("select avg(score) from customer_score"));
+    expect(after).toBeGreaterThan(before + 0.1);
+    expect(Number(await one("select count(*) from customer_score where risk_level = 'high'"))).toBeGreaterThan(highBefore);
+    expect(outcome.published).toBeGreaterThan(0);
+    expect(sentBefore).toBeGreaterThan(0);
+    expect(Number(await one("select count(*) from score_history"))).toBeGreaterThan(Number(await one("select count(*) from customer_score")));
+    // The same slot on another call is not run twice (once per cluster).
+    expect(await workers[0]!.scheduler.runNow("rescore-all", "test:+90d", new Date(start + 90 * DAY))).toBeNull();
+  });
+
   it("sends one digest per segment when two workers in one group run the job", async () => {
     workers.push(await startWorker(config, { http: false, schedules: false }));
-    const at = new Date(NOW + 91 * DAY);
+    const at = new Date(Date.now() + 91 * DAY);
     // Both workers fire the same scheduled slot at once, as their cron timers would.
     const slot = at.toISOString();
     const [a, b] = await Promise.all(workers.map((w) => w.scheduler.runNow("digest", slot, at)));

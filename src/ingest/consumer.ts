@@ -89,6 +89,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   interface QueuedBatch {
     topic: string;
     partition: number;
+    fetchedOffset: number;
     messages: InMessage[];
   }
 
@@ -135,6 +136,12 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   }
 
   const failures = new Map<string, number>();
+  /**
+   * Partitions being rewound after a failure: batches kafkajs already fetched for them must not
+   * be queued past the hole the failed batch left. Cleared by the seek, after which kafkajs marks
+   * older fetches stale.
+   */
+  const rewinding = new Set<string>();
   const pipeline = new PartitionPipeline<QueuedBatch>({
     concurrency: opts.partitionsConsumedConcurrently ?? 6,
     run: processBatch,
@@ -151,25 +158,32 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     const delay = Math.min(30_000, 250 * 2 ** n);
     log.error({ err, topic: batch.topic, partition: batch.partition, attempt: n, retryInMs: delay }, "batch failed; will fetch it again");
     known.delete(key);
+    rewinding.add(key);
     const tp = [{ topic: batch.topic, partitions: [batch.partition] }];
-    consumer.pause(tp);
-    await new Promise((r) => setTimeout(r, delay));
-    if (stopping) return;
-    const stored = await readStoredOffsets(opts.pool, opts.groupId, batch.topic).then((m) => m.get(batch.partition), () => undefined);
-    const offset = stored !== undefined && stored >= 0 ? stored : batch.messages[0]!.offset;
     try {
+      consumer.pause(tp);
+      await new Promise((r) => setTimeout(r, delay));
+      if (stopping) return;
+      const stored = await readStoredOffsets(opts.pool, opts.groupId, batch.topic).then((m) => m.get(batch.partition), () => undefined);
+      const offset = stored !== undefined && stored >= 0 ? stored : batch.fetchedOffset;
       consumer.seek({ topic: batch.topic, partition: batch.partition, offset: String(offset) });
-    } finally {
+      rewinding.delete(key);
       consumer.resume(tp);
+    } catch (rewindErr) {
+      // The consumer is stopping or restarting: its group join seeks to the stored offsets anyway.
+      log.warn({ err: rewindErr, topic: batch.topic, partition: batch.partition }, "could not rewind partition");
     }
   }
 
   async function enqueueBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const key = partitionKey(batch.topic, batch.partition);
+    if (stopping || rewinding.has(key) || !isRunning() || isStale() || batch.messages.length === 0) return;
     const messages: InMessage[] = batch.messages.map((m) => ({
       offset: Number(m.offset), key: m.key, value: m.value, headers: m.headers,
     }));
-    pipeline.push(partitionKey(batch.topic, batch.partition), { topic: batch.topic, partition: batch.partition, messages }, messages.length);
+    // kafkajs sets fetchedOffset at run time (not in its types): the offset this fetch asked for.
+    const fetchedOffset = Number((batch as unknown as { fetchedOffset?: string }).fetchedOffset ?? messages[0]!.offset);
+    pipeline.push(key, { topic: batch.topic, partition: batch.partition, fetchedOffset, messages }, messages.length);
     // Moves the fetch position only; with autoCommit off nothing reaches Kafka before Postgres.
     resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
     await pipeline.waitBelow(opts.maxQueuedMessages ?? 50_000, () => stopping || !isRunning(), heartbeat);
@@ -189,6 +203,8 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
 
   consumer.on(consumer.events.GROUP_JOIN, async ({ payload }) => {
     known = new Map();
+    // The join seeks every partition with a stored offset; pending rewinds are superseded.
+    rewinding.clear();
     const assignment = payload.memberAssignment as Record<string, number[]>;
     let count = 0;
     try {
@@ -231,7 +247,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
       ready = false;
       stopping = true;
       pipeline.clear();
-      await consumer.stop();
+      // Let running transactions finish, then tell Kafka what Postgres has, then leave the group.
       await pipeline.idle();
       clearInterval(commitTimer);
       await commitToKafka();

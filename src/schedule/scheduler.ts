@@ -38,6 +38,13 @@ function lockKey(name: string): number {
 /** Claims and runs one slot of a job; null when another worker has it (or is still running it). */
 export async function runOncePerCluster(pool: pg.Pool, job: JobSpec, slotKey: string, at: Date, logger: Logger): Promise<unknown | null> {
   const client = await pool.connect();
+  // Held for the whole job: a connection dropped meanwhile (database restart) must not crash the
+  // worker, and the broken client is discarded instead of returned to the pool.
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on("error", onError);
   try {
     const { rows: locked } = await client.query<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [lockKey(job.name)]);
     if (!locked[0]!.ok) {
@@ -64,10 +71,12 @@ export async function runOncePerCluster(pool: pg.Pool, job: JobSpec, slotKey: st
         return null;
       }
     } finally {
-      await client.query("select pg_advisory_unlock($1)", [lockKey(job.name)]);
+      await client.query("select pg_advisory_unlock($1)", [lockKey(job.name)]).catch((err: Error) => (broken ??= err));
     }
   } finally {
-    client.release();
+    client.off("error", onError);
+    // Destroying a client whose unlock failed also ends its session, which releases the lock.
+    client.release(broken);
   }
 }
 

@@ -47,22 +47,28 @@ const HISTORY_MIN_MOVE = 0.005;
 interface Row {
   customer_id: string;
   state: CustomerState;
+}
+
+/** The stored score of a customer, read under a row lock in the scoring transaction. */
+interface Previous {
   score: number | null;
   risk_level: string | null;
   model_version: string | null;
   published_score: number | null;
   published_risk_level: string | null;
+  scored_at: Date | null;
 }
 
-const SELECT = `select s.customer_id, s.state, c.score, c.risk_level, c.model_version, c.published_score, c.published_risk_level
-  from customer_state s left join customer_score c using (customer_id)
- -- Placeholder rows (claimed by an open ingest transaction) have no events yet.
- where s.event_count > 0`;
+const NO_PREVIOUS: Previous = { score: null, risk_level: null, model_version: null, published_score: null, published_risk_level: null, scored_at: null };
+
+// event_count > 0 leaves out placeholder rows, and unlike a test on the json column it lets the
+// planner walk the primary key for each page.
+const SELECT = `select s.customer_id, s.state from customer_state s where s.event_count > 0`;
 
 export interface ScoredRow {
   score: CustomerScore;
   segments: string[];
-  previous: Row;
+  previous: Previous;
 }
 
 /** Pure: scores a page of rows and decides what goes to history and to CRMs. */
@@ -75,7 +81,7 @@ export function scorePage(rows: readonly Row[], model: LoadedModel, segments: re
       continue;
     }
     const score = scoreState(model, row.state, asOf);
-    scored.push({ score, segments: segmentsFor(score, segments), previous: row });
+    scored.push({ score, segments: segmentsFor(score, segments), previous: NO_PREVIOUS });
   }
   return { scored, cancelled };
 }
@@ -138,20 +144,38 @@ async function storeScores(client: pg.PoolClient, page: readonly ScoredRow[], pu
   return moved.length;
 }
 
+/**
+ * Attaches each customer's stored score, locked for this transaction, so that two rescorers (the
+ * per-batch one and the hourly job) decide what to publish one after the other. Customers whose
+ * stored score is newer than this run's are dropped: a stale run must not move a score backwards.
+ */
+async function lockPrevious(client: pg.PoolClient, scored: ScoredRow[], asOf: Date): Promise<ScoredRow[]> {
+  const { rows } = await client.query<Previous & { customer_id: string }>(
+    `select customer_id, score, risk_level, model_version, published_score, published_risk_level, scored_at
+       from customer_score where customer_id = any($1::text[]) order by customer_id for update`,
+    [scored.map((r) => r.score.customerId).sort()],
+  );
+  const previous = new Map(rows.map((r) => [r.customer_id, r]));
+  return scored
+    .map((r) => ({ ...r, previous: previous.get(r.score.customerId) ?? NO_PREVIOUS }))
+    .filter((r) => r.previous.scored_at === null || r.previous.scored_at.getTime() <= asOf.getTime());
+}
+
 async function processPage(deps: RescoreDeps, rows: Row[], asOf: Date, stats: RescoreStats): Promise<void> {
   const model = deps.model();
-  const { scored, cancelled } = scorePage(rows, model, deps.segments, asOf.getTime());
-  stats.skippedCancelled += cancelled.length;
+  const page = scorePage(rows, model, deps.segments, asOf.getTime());
+  stats.skippedCancelled += page.cancelled.length;
   const scoredAt = asOf.toISOString();
-  const news = deps.publisher
-    ? scored.filter((r) => shouldPublish(
-        r.previous.published_score === null ? null : { score: r.previous.published_score, riskLevel: r.previous.published_risk_level ?? "" },
-        r.score, deps.publishRule))
-    : [];
-  stats.historyRows += await inTransaction(deps.pool, async (client) => {
+  const outcome = await inTransaction(deps.pool, async (client) => {
     // A cancelled customer has left: drop the score so digests stop listing them.
-    if (cancelled.length > 0) await client.query("delete from customer_score where customer_id = any($1::text[])", [cancelled]);
-    if (scored.length === 0) return 0;
+    if (page.cancelled.length > 0) await client.query("delete from customer_score where customer_id = any($1::text[])", [page.cancelled]);
+    if (page.scored.length === 0) return { scored: 0, published: 0, moved: 0 };
+    const scored = await lockPrevious(client, page.scored, asOf);
+    const news = deps.publisher
+      ? scored.filter((r) => shouldPublish(
+          r.previous.published_score === null ? null : { score: r.previous.published_score, riskLevel: r.previous.published_risk_level ?? "" },
+          r.score, deps.publishRule))
+      : [];
     const moved = await storeScores(client, scored, new Set(news.map((r) => r.score.customerId)), scoredAt);
     if (deps.alerts) {
       // In the scoring transaction, so a crash cannot lose a crossing into high risk.
@@ -168,10 +192,11 @@ async function processPage(deps: RescoreDeps, rows: Row[], asOf: Date, stats: Re
       const states = new Map(rows.map((r) => [r.customer_id, r.state]));
       await deps.publisher!.publish(news.map((r) => toEvent(r, scoredAt, model.artifact.churnDefinition.horizonDays, states.get(r.score.customerId)!, deps.includePii)));
     }
-    return moved;
+    return { scored: scored.length, published: news.length, moved };
   });
-  stats.scored += scored.length;
-  stats.published += news.length;
+  stats.scored += outcome.scored;
+  stats.published += outcome.published;
+  stats.historyRows += outcome.moved;
 }
 
 /** Rescores the given customers, or every known customer (in pages) when none are given. */

@@ -92,17 +92,24 @@ const SELECT_FOR_UPDATE = `select s.customer_id, s.event_count, s.last_event_at,
  where s.customer_id = any($1::text[]) order by s.customer_id for update of s`;
 
 async function selectForUpdate(client: pg.PoolClient, ids: string[], cache: StateCache | null, into: Map<string, StoredState>): Promise<Set<string>> {
-  const cached = ids.map((id) => cache?.peek(id)?.eventCount ?? null);
-  const { rows } = await client.query<StateRow>(SELECT_FOR_UPDATE, [ids, cached]);
+  // The entries are taken before the query: a concurrent commit may evict them from the cache
+  // meanwhile, and a state must never silently fall back to empty.
+  const entries = ids.map((id) => cache?.peek(id));
+  const { rows } = await client.query<StateRow>(SELECT_FOR_UPDATE, [ids, entries.map((e) => e?.eventCount ?? null)]);
+  const byId = new Map(ids.map((id, i) => [id, entries[i]]));
   for (const r of rows) {
     if (r.event_count === 0) continue; // a placeholder: no events committed yet
     if (r.state !== null) {
       into.set(r.customer_id, { state: r.state, eventCount: r.event_count, lastEventAt: r.last_event_at.getTime() });
       if (cache) cache.misses++;
-    } else {
-      into.set(r.customer_id, cache!.peek(r.customer_id)!);
-      cache!.hits++;
+      continue;
     }
+    const cached = byId.get(r.customer_id);
+    if (!cached || cached.eventCount !== r.event_count) {
+      throw new Error(`state of ${r.customer_id} was not read although no matching cached state exists`);
+    }
+    into.set(r.customer_id, cached);
+    cache!.hits++;
   }
   return new Set(rows.map((r) => r.customer_id));
 }
