@@ -213,11 +213,15 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
         const stored = await readStoredOffsets(opts.pool, opts.groupId, topic);
         for (const partition of partitions) {
           const offset = stored.get(partition);
-          if (offset !== undefined && offset >= 0) consumer.seek({ topic, partition, offset: String(offset) });
+          // No stored offset means nothing of this partition was ever applied: start at the
+          // beginning, not at whatever Kafka has committed for the group (a new or restored
+          // database under an existing group would otherwise skip history).
+          consumer.seek({ topic, partition, offset: offset !== undefined && offset >= 0 ? String(offset) : "-2" });
         }
       }
     } catch (err) {
-      // Seeking is an optimisation; the transaction's offset check keeps correctness without it.
+      // Without the seek the consumer starts at Kafka's committed offsets, which never run ahead of
+      // Postgres (they are committed only after it), and the transaction skips what is already stored.
       log.warn({ err }, "could not seek to stored offsets after group join");
     }
     opts.metrics.partitionsAssigned.set(count);
