@@ -8,6 +8,7 @@ import os from "node:os";
 import cron, { type ScheduledTask } from "node-cron";
 import type pg from "pg";
 import type { Logger } from "../log.js";
+import { withClient } from "../store/tx.js";
 
 export interface JobSpec {
   name: string;
@@ -37,15 +38,9 @@ function lockKey(name: string): number {
 
 /** Claims and runs one slot of a job; null when another worker has it (or is still running it). */
 export async function runOncePerCluster(pool: pg.Pool, job: JobSpec, slotKey: string, at: Date, logger: Logger): Promise<unknown | null> {
-  const client = await pool.connect();
-  // Held for the whole job: a connection dropped meanwhile (database restart) must not crash the
-  // worker, and the broken client is discarded instead of returned to the pool.
-  let broken: Error | undefined;
-  const onError = (err: Error) => {
-    broken = err;
-  };
-  client.on("error", onError);
-  try {
+  // The client is held for the whole job; withClient discards it if the connection breaks
+  // meanwhile, and destroying a client whose unlock failed ends its session, releasing the lock.
+  return withClient(pool, async (client, fail) => {
     const { rows: locked } = await client.query<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [lockKey(job.name)]);
     if (!locked[0]!.ok) {
       logger.info({ job: job.name, slot: slotKey }, "job still running elsewhere; skipping this slot");
@@ -58,26 +53,24 @@ export async function runOncePerCluster(pool: pg.Pool, job: JobSpec, slotKey: st
       );
       if (claim.rowCount === 0) return null;
       const started = Date.now();
+      const finish = (outcome: unknown) => client.query(
+        "update job_run set finished_at = now(), outcome = $3 where job = $1 and slot = $2",
+        [job.name, slotKey, JSON.stringify(outcome ?? null)],
+      );
       try {
         const outcome = await job.run(at);
-        await client.query("update job_run set finished_at = now(), outcome = $3 where job = $1 and slot = $2",
-          [job.name, slotKey, JSON.stringify(outcome ?? null)]);
+        await finish(outcome);
         logger.info({ job: job.name, slot: slotKey, ms: Date.now() - started, outcome }, "job finished");
         return outcome ?? true;
       } catch (err) {
-        await client.query("update job_run set finished_at = now(), outcome = $3 where job = $1 and slot = $2",
-          [job.name, slotKey, JSON.stringify({ error: (err as Error).message })]);
+        await finish({ error: (err as Error).message });
         logger.error({ job: job.name, slot: slotKey, err }, "job failed");
         return null;
       }
     } finally {
-      await client.query("select pg_advisory_unlock($1)", [lockKey(job.name)]).catch((err: Error) => (broken ??= err));
+      await client.query("select pg_advisory_unlock($1)", [lockKey(job.name)]).catch(fail);
     }
-  } finally {
-    client.off("error", onError);
-    // Destroying a client whose unlock failed also ends its session, which releases the lock.
-    client.release(broken);
-  }
+  });
 }
 
 export function startScheduler(pool: pg.Pool, jobs: readonly JobSpec[], logger: Logger): Scheduler {

@@ -7,26 +7,38 @@
  */
 import type pg from "pg";
 
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on a checked-out client with an 'error' listener attached; a client that saw an
+ * error (or whose work failed) is destroyed on release instead of going back to the pool.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient, fail: (err: Error) => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let failure: Error | undefined;
-  const onError = (err: Error) => {
-    failure = err;
+  const fail = (err: Error) => {
+    failure ??= err;
   };
-  client.on("error", onError);
+  client.on("error", fail);
   try {
-    await client.query("begin");
-    const out = await fn(client);
-    await client.query("commit");
-    return out;
-  } catch (err) {
-    if (!(err instanceof Rollback)) failure ??= err as Error;
-    await client.query("rollback").catch(() => undefined);
-    throw err;
+    return await fn(client, fail);
   } finally {
-    client.off("error", onError);
+    client.off("error", fail);
     client.release(failure);
   }
+}
+
+export function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client, fail) => {
+    try {
+      await client.query("begin");
+      const out = await fn(client);
+      await client.query("commit");
+      return out;
+    } catch (err) {
+      if (!(err instanceof Rollback)) fail(err as Error);
+      await client.query("rollback").catch(() => undefined);
+      throw err;
+    }
+  });
 }
 
 /** Signals "roll back, but this is an expected outcome" through inTransaction. */
