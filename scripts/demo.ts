@@ -65,7 +65,8 @@ async function main() {
       LOG_LEVEL: "warn", HTTP_PORT: "0", ...env, DATABASE_URL: databaseUrl, KAFKA_BROKERS: broker.bootstrap,
       KAFKA_SESSION_TIMEOUT_MS: env.KAFKA_SESSION_TIMEOUT_MS ?? "6000", KAFKA_GROUP_ID: "churnwatch-demo",
     });
-    const worker = await startWorker(workerConfig, { logger: createLogger("warn"), schedules: false });
+    // Rejects are summarised below; their per-message warnings would only interleave with the progress.
+    const worker = await startWorker(workerConfig, { logger: createLogger(env.LOG_LEVEL ?? "error"), schedules: false });
     const started = Date.now();
     const total = produced.events + produced.poison;
     let lastPrint = 0;
