@@ -5,32 +5,25 @@
 import { mkdir, mkdtemp, rename, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { FEATURE_NAMES, FEATURE_SET_VERSION, featureVector, stateAsOf } from "../../src/features/index.js";
+import { FEATURE_NAMES, FEATURE_SET_VERSION } from "../../src/features/index.js";
+import { buildDataset, churnDefinitionText, DEFAULT_ACTIVE_DAYS, DEFAULT_HORIZON_DAYS } from "../../src/training/dataset.js";
 import { simulate } from "../../src/simulate/index.js";
 import { trainRandomForest } from "../../src/training/forest/index.js";
 import { ARTIFACT_FORMAT, type ModelArtifact } from "../../src/scoring/artifact.js";
-import type { ChurnEvent } from "../../src/events/schema.js";
 
 const DAY = 86_400_000;
 
 export async function trainTestArtifact(version = "test-model-1", seed = 3): Promise<ModelArtifact> {
   const now = Date.parse("2026-10-01T00:00:00Z");
   const { events } = simulate({ seed, customers: 700, now: new Date(now), days: 420 });
-  const byCustomer = new Map<string, ChurnEvent[]>();
-  for (const e of events) byCustomer.set(e.customerId, [...(byCustomer.get(e.customerId) ?? []), e]);
-  const X: number[][] = [];
-  const y: number[] = [];
-  for (const cutoff of [now - 270 * DAY, now - 200 * DAY, now - 130 * DAY]) {
-    for (const [id, list] of byCustomer) {
-      const state = stateAsOf(id, list, cutoff);
-      if (state.purchases.count === 0 || (state.cancelledAt !== null)) continue;
-      const t = (e: ChurnEvent) => Date.parse(e.occurredAt);
-      const boughtAfter = list.some((e) => e.type === "purchase" && t(e) > cutoff && t(e) <= cutoff + 90 * DAY);
-      const cancelled = list.some((e) => e.type === "cancellation" && t(e) > cutoff && t(e) <= cutoff + 90 * DAY);
-      X.push(featureVector(state, cutoff));
-      y.push(!boughtAfter || cancelled ? 1 : 0);
-    }
-  }
+  // The training code's own point-in-time rows and churn label, so the fixture learns what real models learn.
+  const dataset = buildDataset(events, {
+    cutoffs: [now - 270 * DAY, now - 200 * DAY, now - 130 * DAY],
+    horizonDays: DEFAULT_HORIZON_DAYS,
+    activeDays: DEFAULT_ACTIVE_DAYS,
+  });
+  const X = dataset.rows.map((r) => r.features);
+  const y = dataset.rows.map((r) => r.label);
   const trained = await trainRandomForest(X, y, { nEstimators: 30, maxDepth: 7, seed, nJobs: 1, classWeight: "balanced", minSamplesLeaf: 3 });
   const blank = { rows: X.length, positives: y.filter(Boolean).length, rocAuc: 0, prAuc: 0, brier: 0, liftTop10: 0, precisionTop10: 0 };
   return {
@@ -41,7 +34,7 @@ export async function trainTestArtifact(version = "test-model-1", seed = 3): Pro
     starter: false,
     featureSetVersion: FEATURE_SET_VERSION,
     featureNames: [...FEATURE_NAMES],
-    churnDefinition: { horizonDays: 90, text: "no purchase within 90 days" },
+    churnDefinition: { horizonDays: dataset.horizonDays, text: churnDefinitionText(dataset.horizonDays, DEFAULT_ACTIVE_DAYS) },
     trainingWindow: { trainCutoffs: [], validationCutoffs: [] },
     metrics: { validation: blank, baselines: {} },
     calibration: { method: "none" },
