@@ -7,7 +7,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { assessArtifact } from "../src/training/assess.js";
 import { readDatasetCsv } from "../src/training/dataset-csv.js";
-import { readArtifactFile, readPointer } from "../src/training/registry.js";
+import { readArtifactFile, readPointer } from "../src/model/registry.js";
 import { renderReport } from "../src/training/report.js";
 import { CliError, defineCli, intOption, runCli } from "./lib/cli.js";
 import { metricsTable } from "./lib/format.js";

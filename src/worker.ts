@@ -13,7 +13,7 @@ import { migrate } from "./store/migrate.js";
 import { startEmbeddedPostgres, type EmbeddedPg } from "./store/embedded.js";
 import { createKafka } from "./ingest/kafka.js";
 import { startIngest, type Ingest, type IngestOptions } from "./ingest/consumer.js";
-import { startModelRegistry, type ModelRegistry } from "./scoring/registry.js";
+import { startLiveModel, type LiveModel } from "./scoring/live-model.js";
 import { startScoringService, type ScoringService } from "./scoring/service.js";
 import { startRiskPublisher } from "./publish/publisher.js";
 import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
@@ -35,7 +35,7 @@ export interface WorkerOptions {
 export interface Worker {
   db: Db;
   ingest: Ingest;
-  models: ModelRegistry;
+  models: LiveModel;
   scoring: ScoringService;
   scheduler: Scheduler;
   transport: MailTransport;
@@ -69,7 +69,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const brokers = config.kafka.brokers === "embedded" ? options.brokers : config.kafka.brokers;
   if (!brokers || brokers.length === 0) throw new Error("KAFKA_BROKERS is \"embedded\" but no local broker address was given");
   // Everything that can be refused is checked before anything starts: model, segments.
-  const models = await startModelRegistry(config.scoring.modelDir, logger, config.scoring.pollMs);
+  const models = await startLiveModel(config.scoring.modelDir, logger, config.scoring.pollMs);
   const segments = await loadSegments(config.outreach.segmentsFile ?? DEFAULT_SEGMENTS_FILE);
   const metrics = createMetrics(options.http !== false);
   const { db, embedded } = await openDatabase(config, logger);

@@ -6,20 +6,18 @@
 import { RandomForestClassifier } from 'ml-random-forest';
 import { describe, expect, it } from 'vitest';
 import { binOf, featureThresholds } from '../src/training/forest/binning.js';
+import { ML_RANDOM_FOREST_LIKE, trainRandomForest, type ForestTrainOptions } from '../src/training/forest/index.js';
 import {
   compileForest,
+  isLeaf,
   loadInMlRandomForest,
-  ML_RANDOM_FOREST_LIKE,
   predictClass,
   predictProba,
   predictVoteFraction,
-  trainRandomForest,
   treeContributions,
   type CartNodeJson,
-  type ForestTrainOptions,
   type RandomForestClassifierJson,
-} from '../src/training/forest/index.js';
-import { isLeaf } from '../src/training/forest/model-json.js';
+} from '../src/model/forest/index.js';
 import { createRng } from '../src/training/forest/random.js';
 import { rocAuc } from '../src/training/metrics.js';
 

@@ -1,9 +1,11 @@
 import { describe, expect, it, beforeAll } from "vitest";
 import { applyEvent, emptyState, featureRecord, FEATURE_NAMES, FEATURE_SET_VERSION, type CustomerState } from "../src/features/index.js";
-import { ArtifactError, checkArtifact, describeFeatureMismatch, type ModelArtifact } from "../src/scoring/artifact.js";
-import { calibrate, riskLevel } from "../src/scoring/calibration.js";
+import { ArtifactError, checkArtifact, describeFeatureMismatch, type ModelArtifact } from "../src/model/artifact.js";
+import { calibrate } from "../src/model/calibration.js";
+import { riskLevel } from "../src/model/risk-levels.js";
 import { explain, themeIndex } from "../src/scoring/reasons.js";
-import { prepareModel, scoreState, type LoadedModel } from "../src/scoring/scorer.js";
+import { scoreState } from "../src/scoring/scorer.js";
+import { prepareServingModel, type ServingModel } from "../src/model/load.js";
 import { twelveMonthValue } from "../src/scoring/value.js";
 import { shouldPublish, riskScoreEvent } from "../src/publish/risk-event.js";
 import type { ChurnEvent } from "../src/events/schema.js";
@@ -23,10 +25,10 @@ function regularBuyer(id = "c1", every = 12, n = 8): CustomerState {
 }
 
 let artifact: ModelArtifact;
-let model: LoadedModel;
+let model: ServingModel;
 beforeAll(async () => {
   artifact = JSON.parse(JSON.stringify(await sharedTestArtifact()));
-  model = prepareModel(checkArtifact(artifact, expected));
+  model = prepareServingModel(artifact);
 });
 
 describe("artifact checks", () => {

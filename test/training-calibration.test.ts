@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { calibrate } from "../src/scoring/calibration.js";
-import { calibrationSchema } from "../src/scoring/artifact.js";
+import { calibrate } from "../src/model/calibration.js";
+import { calibrationSchema } from "../src/model/artifact.js";
 import { fitRfm, quantileSorted, recencyScores, rfmScores } from "../src/training/baselines.js";
 import { applyCalibration, chooseCalibration, crossFitCalibrate, fitIsotonic, fitPlatt } from "../src/training/calibration.js";
 import { DAY_MS, type DatasetRow } from "../src/training/dataset.js";

@@ -14,7 +14,7 @@ import { simulate } from "../../src/simulate/index.js";
 import { startEmbeddedPostgres } from "../../src/store/embedded.js";
 import { openDb } from "../../src/store/db.js";
 import { migrate } from "../../src/store/migrate.js";
-import { loadModelFromDir } from "../../src/scoring/registry.js";
+import { loadServingModel } from "../../src/model/load.js";
 import { scoreState } from "../../src/scoring/scorer.js";
 import { rescore } from "../../src/scoring/rescore.js";
 import { startRiskPublisher } from "../../src/publish/publisher.js";
@@ -40,7 +40,7 @@ function buildStates(): CustomerState[] {
 const rate = (n: number, ms: number) => `${Math.round(n / (ms / 1000)).toLocaleString("en")} customers/s`;
 
 async function main() {
-  const model = await loadModelFromDir(MODEL_DIR);
+  const model = await loadServingModel(MODEL_DIR);
   console.log(`model ${model.artifact.modelVersion}: ${(model.artifact.forest.baseModel as { estimators: unknown[] }).estimators.length} trees`);
   let t = performance.now();
   const states = buildStates();

@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RandomForestClassifier } from 'ml-random-forest';
-import { loadInMlRandomForest, ML_RANDOM_FOREST_LIKE, predictProba, predictVoteFraction, trainRandomForest } from '../../src/training/forest/index.js';
+import { loadInMlRandomForest, predictProba, predictVoteFraction } from '../../src/model/forest/index.js';
+import { ML_RANDOM_FOREST_LIKE, trainRandomForest } from '../../src/training/forest/index.js';
 import { rocAuc } from '../../src/training/metrics.js';
 import { churnDataset } from './synthetic.js';
 

@@ -9,11 +9,10 @@ import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { FEATURE_NAMES } from "../features/names.js";
+import { RISK_LEVELS } from "../model/risk-levels.js";
 
 export const DEFAULT_SEGMENTS_FILE = fileURLToPath(new URL("../../examples/segments.yaml", import.meta.url));
 
-export const RISK_LEVELS = ["low", "medium", "high"] as const;
-export type RiskLevel = (typeof RISK_LEVELS)[number];
 
 const KNOWN_FEATURES = new Set<string>(FEATURE_NAMES);
 

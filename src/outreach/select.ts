@@ -10,11 +10,11 @@ import { featureRecord } from "../features/vector.js";
 import type { CustomerState } from "../features/state.js";
 import type { Reason, ScoredCustomer } from "./customer.js";
 import { matchesSegment, type Segment } from "./segments.js";
+import { levelRank } from "../model/risk-levels.js";
 
 type Queryable = Pick<pg.PoolClient, "query">;
 
 const DAY_MS = 86_400_000;
-const LEVEL_RANK: Record<string, number> = { low: 0, medium: 1, high: 2 };
 
 export interface Listing {
   listedAt: Date;
@@ -38,7 +38,7 @@ export const DEFAULT_RISE_DELTA = 0.1;
 export function inCooldown(listing: Listing | null, current: { score: number; riskLevel: string }, now: Date, rule: CooldownRule): boolean {
   if (listing === null || rule.cooldownDays <= 0) return false;
   if (now.getTime() - listing.listedAt.getTime() >= rule.cooldownDays * DAY_MS) return false;
-  if ((LEVEL_RANK[current.riskLevel] ?? 0) > (LEVEL_RANK[listing.listedLevel] ?? 0)) return false;
+  if (levelRank(current.riskLevel) > levelRank(listing.listedLevel)) return false;
   // The epsilon keeps 0.6 - 0.5 (0.0999...) from failing a 0.1 rule.
   if (current.score - listing.listedScore >= rule.riseDelta - 1e-9) return false;
   return true;

@@ -5,11 +5,12 @@
  * - File (the embedded default, OUTBOX_DIR): one .eml per message plus an index.html, so a
  *   developer or a demo sees every mail without any mail server.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import nodemailer from "nodemailer";
 import addressparser from "nodemailer/lib/addressparser";
 import { escapeHtml as esc } from "./escape.js";
+import { writeFileAtomic } from "../lib/atomic-write.js";
 
 export interface OutboxItem {
   /** Outbox id = the Message-ID's local part. */
@@ -84,13 +85,6 @@ interface IndexEntry {
   file: string;
 }
 
-/** Writes then renames, so a reader (or a crash) never sees half a file. */
-async function writeAtomic(file: string, data: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
-
 /**
  * `<dir>/<id>.eml` (the outbox id is the Message-ID's local part) plus a small `<id>.json` the
  * index is built from. Sending the same message again rewrites the same name with the same
@@ -102,12 +96,12 @@ export function createFileTransport(dir: string): MailTransport {
     async send(item) {
       await mkdir(dir, { recursive: true });
       const file = `${item.id}.eml`;
-      await writeAtomic(path.join(dir, file), item.raw);
+      await writeFileAtomic(path.join(dir, file), item.raw);
       const entry: IndexEntry = {
         id: item.id, messageId: item.messageId, kind: item.kind, subject: item.subject,
         recipients: item.recipients, createdAt: item.createdAt.toISOString(), file,
       };
-      await writeAtomic(path.join(dir, `${item.id}.json`), `${JSON.stringify(entry, null, 2)}\n`);
+      await writeFileAtomic(path.join(dir, `${item.id}.json`), `${JSON.stringify(entry, null, 2)}\n`);
       await writeIndex(dir);
     },
     async close() {},
@@ -143,7 +137,7 @@ th{color:#57606a;font-size:12px}</style></head>
 ${rows}
 </table></body></html>
 `;
-  await writeAtomic(path.join(dir, "index.html"), html);
+  await writeFileAtomic(path.join(dir, "index.html"), html);
 }
 
 /** SMTP when a URL is configured, else the file transport: mails are never silently dropped. */

@@ -4,6 +4,7 @@
  * dedupe by (customerId, scoredAt).
  */
 import { z } from "zod";
+import { RISK_LEVELS } from "../model/risk-levels.js";
 
 export const RISK_EVENT_SCHEMA_VERSION = 1;
 
@@ -12,11 +13,11 @@ export const riskScoreEvent = z
     schemaVersion: z.literal(RISK_EVENT_SCHEMA_VERSION),
     customerId: z.string().describe("Customer id; also the Kafka message key"),
     score: z.number().min(0).max(1).describe("Calibrated probability of churn within the model's horizon"),
-    riskLevel: z.enum(["low", "medium", "high"]).describe("From the model's thresholds"),
+    riskLevel: z.enum(RISK_LEVELS).describe("From the model's thresholds"),
     segment: z.string().nullable().describe("First matching outreach segment (file order), null if none"),
     segments: z.array(z.string()).describe("Every matching outreach segment"),
     previousScore: z.number().min(0).max(1).nullable().describe("Score in the previous event for this customer, null for the first"),
-    previousRiskLevel: z.enum(["low", "medium", "high"]).nullable(),
+    previousRiskLevel: z.enum(RISK_LEVELS).nullable(),
     reasons: z.array(z.object({
       code: z.string().describe("Theme: recency, engagement, support, satisfaction, refunds, new_customer"),
       text: z.string().describe("Plain sentence for people"),

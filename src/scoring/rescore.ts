@@ -12,7 +12,8 @@ import { crossedIntoHigh, enqueueAlerts } from "../outreach/alerts.js";
 import type { RiskPublisher } from "../publish/publisher.js";
 import { RISK_EVENT_SCHEMA_VERSION, shouldPublish, type PublishRule, type RiskScoreEvent } from "../publish/risk-event.js";
 import { inTransaction } from "../store/tx.js";
-import { scoreState, type CustomerScore, type LoadedModel } from "./scorer.js";
+import type { ServingModel } from "../model/load.js";
+import { scoreState, type CustomerScore } from "./scorer.js";
 
 export interface AlertSettings {
   from: string;
@@ -23,7 +24,7 @@ export interface AlertSettings {
 
 export interface RescoreDeps {
   pool: pg.Pool;
-  model: () => LoadedModel;
+  model: () => ServingModel;
   segments: readonly Segment[];
   publisher: RiskPublisher | null;
   publishRule: PublishRule;
@@ -72,7 +73,7 @@ export interface ScoredRow {
 }
 
 /** Pure: scores a page of rows and decides what goes to history and to CRMs. */
-export function scorePage(rows: readonly Row[], model: LoadedModel, segments: readonly Segment[], asOf: number) {
+export function scorePage(rows: readonly Row[], model: ServingModel, segments: readonly Segment[], asOf: number) {
   const scored: ScoredRow[] = [];
   const cancelled: string[] = [];
   for (const row of rows) {

@@ -3,25 +3,22 @@
  * Pure: the same inputs always give the same score, so rescoring is testable without servers.
  */
 import { featureRecord, featureVector, type CustomerState, type FeatureName } from "../features/index.js";
-import { compileForest, treeContributions, type CompiledForest } from "../training/forest/index.js";
-import type { RandomForestClassifierJson } from "../training/forest/index.js";
-import type { ModelArtifact } from "./artifact.js";
-import { calibrate, riskLevel, type RiskLevel } from "./calibration.js";
+import { treeContributions } from "../model/forest/index.js";
+import type { ServingModel } from "../model/load.js";
+import { calibrate } from "../model/calibration.js";
+import { riskLevel, type RiskLevel } from "../model/risk-levels.js";
 import { explain, themeIndex, type Reason, type ReasonCode } from "./reasons.js";
 import { twelveMonthValue, valueAtRisk } from "./value.js";
 
-export interface LoadedModel {
-  artifact: ModelArtifact;
-  forest: CompiledForest;
-  themes: [ReasonCode, number[]][];
-}
-
-export function prepareModel(artifact: ModelArtifact): LoadedModel {
-  return {
-    artifact,
-    forest: compileForest(artifact.forest as unknown as RandomForestClassifierJson),
-    themes: themeIndex(artifact.featureNames),
-  };
+// Reason themes resolved once per model (feature positions do not change within a model).
+const themesByModel = new WeakMap<ServingModel, [ReasonCode, number[]][]>();
+function themesOf(model: ServingModel): [ReasonCode, number[]][] {
+  let themes = themesByModel.get(model);
+  if (!themes) {
+    themes = themeIndex(model.artifact.featureNames);
+    themesByModel.set(model, themes);
+  }
+  return themes;
 }
 
 export interface CustomerScore {
@@ -39,7 +36,7 @@ export interface CustomerScore {
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
-export function scoreState(model: LoadedModel, state: CustomerState, asOf: number): CustomerScore {
+export function scoreState(model: ServingModel, state: CustomerState, asOf: number): CustomerScore {
   const vector = featureVector(state, asOf);
   const features = featureRecord(state, asOf);
   // One walk per tree gives both the prediction and the per-feature contributions.
@@ -51,7 +48,7 @@ export function scoreState(model: LoadedModel, state: CustomerState, asOf: numbe
     score,
     rawScore: round4(c.prediction),
     riskLevel: riskLevel(score, model.artifact.thresholds),
-    reasons: explain(c.contributions, features, model.themes),
+    reasons: explain(c.contributions, features, themesOf(model)),
     value,
     priority: valueAtRisk(value, score),
     features,

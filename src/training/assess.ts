@@ -7,8 +7,9 @@
  * from those rows. The model's Brier uses the artifact's own calibration, i.e. exactly what the
  * worker would publish.
  */
-import type { ModelArtifact } from "../scoring/artifact.js";
-import { calibrate } from "../scoring/calibration.js";
+import type { ModelArtifact } from "../model/artifact.js";
+import { calibrate } from "../model/calibration.js";
+import { riskLevel } from "../model/risk-levels.js";
 import { crossFitCalibrate } from "./calibration.js";
 import { fitRfm, recencyScores, rfmScores } from "./baselines.js";
 import { iso, type Dataset, type DatasetRow } from "./dataset.js";
@@ -68,7 +69,7 @@ export function assessArtifact(artifact: ModelArtifact, dataset: Dataset, opts: 
 
   const levels: Assessment["levels"] = { high: { rows: 0, churned: 0 }, medium: { rows: 0, churned: 0 }, low: { rows: 0, churned: 0 } };
   served.forEach((p, i) => {
-    const level = p >= artifact.thresholds.high ? "high" : p >= artifact.thresholds.medium ? "medium" : "low";
+    const level = riskLevel(p, artifact.thresholds);
     levels[level].rows++;
     levels[level].churned += labels[i]!;
   });

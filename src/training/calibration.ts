@@ -13,8 +13,8 @@
  * are overconfident). To measure them honestly on those same rows, crossFitCalibrate fits on four
  * fifths of the customers and scores the fifth.
  */
-import type { Calibration } from "../scoring/artifact.js";
-import { calibrate } from "../scoring/calibration.js";
+import type { Calibration } from "../model/artifact.js";
+import { calibrate } from "../model/calibration.js";
 import { brierScore } from "./metrics.js";
 
 export type CalibrationMethod = "isotonic" | "platt";

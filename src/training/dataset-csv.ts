@@ -8,6 +8,7 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from "../features/index.js";
 import { csvField, readCsvFile } from "./csv.js";
+import { temporaryPathFor } from "../lib/atomic-write.js";
 import { DEFAULT_HORIZON_DAYS, iso, type Dataset, type DatasetManifest, type DatasetRow } from "./dataset.js";
 
 export class DatasetFileError extends Error {
@@ -21,7 +22,7 @@ export function manifestPathFor(csvPath: string): string {
 
 export async function writeDatasetCsv(file: string, dataset: Dataset): Promise<void> {
   // Written to a temporary name first: a half-written CSV under the real name would train silently.
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = temporaryPathFor(file);
   const out = createWriteStream(tmp, { encoding: "utf8" });
   const write = async (text: string): Promise<void> => {
     if (!out.write(text)) await once(out, "drain");

@@ -9,7 +9,7 @@
  * Top 10% with ties: rows tied at the boundary count in proportion (the expected value under a
  * random tie-break), otherwise coarse scores like RFM's 13 values would depend on row order.
  */
-import type { MetricSet } from "../scoring/artifact.js";
+import type { MetricSet } from "../model/artifact.js";
 import { averagePrecision, brierScore, rocAuc } from "./metrics.js";
 
 export const TOP_SHARE = 0.1;

@@ -9,7 +9,7 @@
  *  4. metrics on the validation rows for the model and both baselines (evaluate.ts, baselines.ts).
  * Pure apart from the trainer's worker threads: writing files is the caller's job.
  */
-import { ARTIFACT_FORMAT, type Calibration, type MetricSet, type ModelArtifact } from "../scoring/artifact.js";
+import { ARTIFACT_FORMAT, type Calibration, type MetricSet, type ModelArtifact } from "../model/artifact.js";
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from "../features/index.js";
 import { trainRandomForest, type ForestTrainOptions } from "./forest/index.js";
 import { applyCalibration, chooseCalibration, crossFitCalibrate, type CalibrationMethod } from "./calibration.js";

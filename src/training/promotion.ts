@@ -8,10 +8,10 @@
  * unless forced, and the message says so. Ranking uses the raw forest score (calibration is
  * monotone and would not change the AUC).
  */
-import type { ModelArtifact } from "../scoring/artifact.js";
+import type { ModelArtifact } from "../model/artifact.js";
 import { rocAuc } from "./metrics.js";
 import { rawScores } from "./score.js";
-import type { CurrentModel } from "./registry.js";
+import type { CurrentModel } from "../model/registry.js";
 import type { DatasetRow } from "./dataset.js";
 
 export interface PromotionInput {

@@ -5,7 +5,7 @@
  * distribution, and the exact training window. Pure: returns the HTML string.
  */
 import { FEATURE_DESCRIPTIONS, type FeatureName } from "../features/index.js";
-import type { MetricSet, ModelArtifact } from "../scoring/artifact.js";
+import type { MetricSet, ModelArtifact } from "../model/artifact.js";
 import type { CutoffCount } from "./dataset.js";
 import { prCurve, reliabilityBins, rocCurve, scoreHistogram, type ScoredSeries } from "./evaluate.js";
 import { escapeHtml } from "./html.js";

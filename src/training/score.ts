@@ -3,8 +3,8 @@
  * so an artifact can be scored on any dataset that has its features; a missing one is an error
  * that names it.
  */
-import type { ModelArtifact } from "../scoring/artifact.js";
-import { predictProba, type RandomForestClassifierJson } from "./forest/index.js";
+import type { ModelArtifact } from "../model/artifact.js";
+import { predictProba, type RandomForestClassifierJson } from "../model/forest/index.js";
 import { applyCalibration } from "./calibration.js";
 import type { DatasetRow } from "./dataset.js";
 

@@ -9,6 +9,7 @@
  * customers flagged high really churn), taking the lowest threshold that still meets it, i.e. the
  * most customers at that precision.
  */
+import { riskLevel } from "../model/risk-levels.js";
 export interface ThresholdRule {
   /** Share of validation rows at or above "high" (default 0.10). */
   highTop: number;
@@ -70,7 +71,7 @@ export function pickThresholds(probabilities: ArrayLike<number>, labels: ArrayLi
   const tally = { high: [0, 0], medium: [0, 0], low: [0, 0] } as Record<"high" | "medium" | "low", [number, number]>;
   for (let i = 0; i < n; i++) {
     const p = probabilities[i]!;
-    const level = p >= high ? "high" : p >= medium ? "medium" : "low";
+    const level = riskLevel(p, { medium, high });
     tally[level][0]++;
     tally[level][1] += labels[i]!;
   }

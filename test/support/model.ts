@@ -2,14 +2,16 @@
  * A small real model for scoring tests: simulated customers, point-in-time features at a few
  * cutoffs, churn labels from the following 90 days, trained with the project's forest trainer.
  */
-import { mkdir, mkdtemp, rename, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from "../../src/features/index.js";
 import { buildDataset, churnDefinitionText, DEFAULT_ACTIVE_DAYS, DEFAULT_HORIZON_DAYS } from "../../src/training/dataset.js";
 import { simulate } from "../../src/simulate/index.js";
 import { trainRandomForest } from "../../src/training/forest/index.js";
-import { ARTIFACT_FORMAT, type ModelArtifact } from "../../src/scoring/artifact.js";
+import { ARTIFACT_FORMAT, type ModelArtifact } from "../../src/model/artifact.js";
+import { artifactFileName, writePointer } from "../../src/model/registry.js";
+import { writeFileAtomic } from "../../src/lib/atomic-write.js";
 
 const DAY = 86_400_000;
 
@@ -61,9 +63,8 @@ export async function testModelDir(): Promise<string> {
 /** Writes the artifact and points models/current.json at it (atomically, as the train script does). */
 export async function installModel(dir: string, artifact: unknown, version: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const file = `churn-${version}.json`;
-  await writeFile(path.join(dir, file), JSON.stringify(artifact));
-  const tmp = path.join(dir, `.current.${process.pid}.tmp`);
-  await writeFile(tmp, JSON.stringify({ modelVersion: version, file }));
-  await rename(tmp, path.join(dir, "current.json"));
+  // Not writeArtifact: refusal tests install artifacts that are deliberately not valid models.
+  const file = artifactFileName(version);
+  await writeFileAtomic(path.join(dir, file), JSON.stringify(artifact));
+  await writePointer(dir, { modelVersion: version, file });
 }

@@ -13,7 +13,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { binRows, fitBinMapper, MAX_BINS } from './binning.js';
-import { flatTreeToCartJson, type CartOptionsJson, type RandomForestClassifierJson } from './model-json.js';
+import type { CartOptionsJson, RandomForestClassifierJson } from '../../model/forest/json.js';
+import { flatTreeToCartJson } from './cart-json.js';
 import { growTrees, type TreeTask } from './parallel.js';
 import { createRng, deriveSeed } from './random.js';
 import { featuresPerSplit, type FlatTree, type MaxFeaturesSpec, type TreeParams, type TreeTrainingData } from './tree.js';

@@ -1,4 +1,7 @@
-/** Fast random-forest trainer writing ml-random-forest's model format; see forest.ts. */
+/**
+ * Fast random-forest trainer writing ml-random-forest's model format; see forest.ts. Prediction and
+ * the JSON format live in src/model/forest (shared with serving).
+ */
 export {
   trainRandomForest,
   ML_RANDOM_FOREST_LIKE,
@@ -8,15 +11,3 @@ export {
   type ResolvedForestOptions,
   type TrainedForest,
 } from './forest.js';
-export { compileForest, predictProba, predictVoteFraction, predictClass, type CompiledForest, type ForestModel } from './predict.js';
-export { treeContributions, type Contributions } from './contributions.js';
-export type {
-  RandomForestClassifierJson,
-  RandomForestBaseModelJson,
-  DecisionTreeClassifierJson,
-  CartNodeJson,
-  CartSplitNodeJson,
-  CartLeafJson,
-  CartOptionsJson,
-} from './model-json.js';
-export { loadInMlRandomForest } from './load.js';

@@ -12,7 +12,7 @@
  *  - predictClass: identical to ml-random-forest's `predict` (mode of votes, same tie rule).
  * Columns are mapped through baseModel.indexes exactly as ml-random-forest does.
  */
-import { isLeaf, type CartNodeJson, type RandomForestClassifierJson } from './model-json.js';
+import { isLeaf, type CartNodeJson, type RandomForestClassifierJson } from './json.js';
 
 export interface CompiledTree {
   /** Original input column per node, -1 for leaves. */

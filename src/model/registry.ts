@@ -1,18 +1,24 @@
 /**
  * The models folder: artifacts (churn-<version>.json) and the pointer models/current.json
- * = { "modelVersion", "file" } that the worker watches and hot-reloads. Every write goes to a
- * temporary file first and is renamed into place: rename is atomic on one filesystem, so the
- * worker never reads half a pointer or half a model.
+ * = { "modelVersion", "file" } that workers watch and hot-reload. One definition of the pointer
+ * for the train script (which writes it) and the worker (which reads it). Every write is atomic,
+ * so a worker never reads half a pointer or half a model.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { artifactSchema, type ModelArtifact } from "../scoring/artifact.js";
+import { writeFileAtomic } from "../lib/atomic-write.js";
+import { artifactSchema, type ModelArtifact } from "./artifact.js";
 
 export const POINTER_FILE = "current.json";
 
-const pointerSchema = z.object({ modelVersion: z.string().min(1), file: z.string().min(1) });
+// The file is a bare name inside the models folder: a pointer can never make a worker read
+// a file elsewhere on the machine.
+const pointerSchema = z.object({
+  modelVersion: z.string().min(1),
+  file: z.string().min(1).refine((f) => path.basename(f) === f, "a bare file name inside the models folder"),
+});
 export type ModelPointer = z.infer<typeof pointerSchema>;
 
 export function artifactFileName(modelVersion: string): string {
@@ -20,14 +26,6 @@ export function artifactFileName(modelVersion: string): string {
     throw new RangeError(`model version "${modelVersion}" may only hold letters, digits, ".", "_" and "-" (it names a file)`);
   }
   return `churn-${modelVersion}.json`;
-}
-
-/** Writes `text` to `file` atomically (temporary file in the same folder, then rename). */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  await writeFile(tmp, text);
-  await rename(tmp, file);
 }
 
 /** Compact JSON: the forest is most of the file and nobody reads it by eye. */
@@ -50,7 +48,7 @@ export async function readArtifactFile(file: string): Promise<LoadedArtifact> {
   }
   const parsed = artifactSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
     return { ok: false, problem: `${file} is not a model artifact: ${issues.join("; ")}`, file };
   }
   return { ok: true, artifact: parsed.data, file };
@@ -59,15 +57,32 @@ export async function readArtifactFile(file: string): Promise<LoadedArtifact> {
 export async function readPointer(modelsDir: string): Promise<ModelPointer | null> {
   const file = path.join(modelsDir, POINTER_FILE);
   if (!existsSync(file)) return null;
-  const parsed = pointerSchema.safeParse(JSON.parse(await readFile(file, "utf8")));
-  if (!parsed.success) throw new Error(`${file} is not a model pointer ({ "modelVersion", "file" })`);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, "utf8"));
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = pointerSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new Error(`${file} is not a model pointer ({ "modelVersion", "file" }): ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")}`);
+  }
   return parsed.data;
 }
 
 export async function writePointer(modelsDir: string, pointer: ModelPointer): Promise<void> {
-  // Only a file name inside the models folder: the worker resolves it relative to that folder.
-  if (path.basename(pointer.file) !== pointer.file) throw new RangeError(`pointer file must be a bare file name, got ${pointer.file}`);
+  const checked = pointerSchema.safeParse(pointer);
+  if (!checked.success) throw new RangeError(`not a valid model pointer: ${checked.error.issues.map((i) => i.message).join("; ")}`);
   await writeFileAtomic(path.join(modelsDir, POINTER_FILE), JSON.stringify(pointer, null, 2) + "\n");
+}
+
+/** The pointer's raw content, to notice a change cheaply: a rewrite with the same bytes is no change. */
+export async function pointerStamp(modelsDir: string): Promise<string> {
+  try {
+    return (await readFile(path.join(modelsDir, POINTER_FILE), "utf8")).trim();
+  } catch {
+    return "missing";
+  }
 }
 
 export type CurrentModel =
@@ -75,7 +90,7 @@ export type CurrentModel =
   | { kind: "ok"; pointer: ModelPointer; artifact: ModelArtifact }
   | { kind: "broken"; pointer: ModelPointer | null; problem: string };
 
-/** The model the worker currently serves, or why there is none / it cannot be read. */
+/** The model the pointer names, or why there is none / it cannot be read. */
 export async function readCurrentModel(modelsDir: string): Promise<CurrentModel> {
   let pointer: ModelPointer | null;
   try {

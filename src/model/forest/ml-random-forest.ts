@@ -4,7 +4,7 @@
  * while load() actually takes (and toJSON() actually returns) plain JSON like ours.
  */
 import { RandomForestClassifier } from 'ml-random-forest';
-import type { RandomForestClassifierJson } from './model-json.js';
+import type { RandomForestClassifierJson } from './json.js';
 
 export function loadInMlRandomForest(model: RandomForestClassifierJson): RandomForestClassifier {
   return RandomForestClassifier.load(model as unknown as Parameters<typeof RandomForestClassifier.load>[0]);

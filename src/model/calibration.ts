@@ -25,9 +25,3 @@ function interpolate(v: number, x: readonly number[], y: readonly number[]): num
   const x0 = x[lo]!, x1 = x[hi]!, y0 = y[lo]!, y1 = y[hi]!;
   return x1 === x0 ? y1 : y0 + ((v - x0) / (x1 - x0)) * (y1 - y0);
 }
-
-export type RiskLevel = "low" | "medium" | "high";
-
-export function riskLevel(p: number, t: { medium: number; high: number }): RiskLevel {
-  return p >= t.high ? "high" : p >= t.medium ? "medium" : "low";
-}
