@@ -14,7 +14,8 @@ import { loadConfig, ConfigError } from "../src/config/config.js";
 import { createLogger } from "../src/log.js";
 import { startWorker } from "../src/worker.js";
 import { startEmbeddedPostgres } from "../src/store/embedded.js";
-import { simulateStream, topicFor } from "../src/simulate/index.js";
+import { simulateStream } from "../src/simulate/index.js";
+import { topicFor } from "../src/events/topics.js";
 import { startLocalBroker } from "./kafka-broker/broker.js";
 
 const CUSTOMERS = Number(process.env.DEMO_CUSTOMERS ?? 3000);

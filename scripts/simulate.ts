@@ -14,13 +14,12 @@ import type { ChurnEvent } from "../src/events/schema.js";
 import {
   DAY_MS,
   simulateStream,
-  topicFor,
   truthToJson,
   type CustomerTruth,
   type GroundTruth,
   type SimulateOptions,
-  type Topics,
 } from "../src/simulate/index.js";
+import { topicFor, type Topics } from "../src/events/topics.js";
 
 export const USAGE = `Usage: npx tsx scripts/simulate.ts [options] (--out FILE | --kafka BROKERS)
 

@@ -6,7 +6,7 @@
  */
 import type { Config } from "./config/config.js";
 import { createLogger, type Logger } from "./log.js";
-import { createMetrics, type Metrics } from "./http/metrics.js";
+import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { startOpsServer, type OpsServer } from "./http/server.js";
 import { openDb, type Db } from "./store/db.js";
 import { migrate } from "./store/migrate.js";

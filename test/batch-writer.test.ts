@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDb, type Db } from "../src/store/db.js";
 import { migrate } from "../src/store/migrate.js";
-import { writeBatch, type PartitionRef } from "../src/store/batch-writer.js";
-import { StateCache } from "../src/store/state-cache.js";
+import { writeBatch, type PartitionRef } from "../src/ingest/write/batch-writer.js";
+import { StateCache } from "../src/ingest/write/state-cache.js";
 import type { ChurnEvent } from "../src/events/schema.js";
 import type { CustomerState } from "../src/features/index.js";
 import { startTestPostgres, type TestPostgres } from "./support/servers.js";

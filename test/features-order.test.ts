@@ -15,8 +15,8 @@ import {
   type CustomerState,
 } from "../src/features/index.js";
 import { createRng } from "../src/training/forest/random.js";
+import { DAY_MS as DAY } from "../src/lib/time.js";
 
-const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const T0 = Date.parse("2024-01-01T00:00:00Z");
 const iso = (ms: number): string => new Date(ms).toISOString();

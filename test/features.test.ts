@@ -20,8 +20,8 @@ import {
   stateAsOf,
   type CustomerState,
 } from "../src/features/index.js";
+import { DAY_MS as DAY } from "../src/lib/time.js";
 
-const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const T0 = Date.parse("2026-01-01T12:00:00Z");
 const C = "c-1";

@@ -25,9 +25,9 @@ import { kpiChange, kpiValues } from "../src/kpi/index.js";
 import { migrate } from "../src/store/migrate.js";
 import { freePort, startTestPostgres, type TestPostgres } from "./support/servers.js";
 import { TestSmtp, type Received } from "./support/smtp.js";
+import { DAY_MS as DAY } from "../src/lib/time.js";
 
 const log = createLogger("silent");
-const DAY = 86_400_000;
 const FROM = "Churnwatch <churnwatch@example.com>";
 
 let server: TestPostgres;

@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { kpiChange, kpiValues, type KpiCounts } from "../src/kpi/index.js";
+import { csvCell } from "../src/lib/csv.js";
 import {
-  csvCell,
   DEFAULT_SEGMENTS_FILE,
   inCooldown,
   loadSegments,

@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { churnEvent } from "../src/events/schema.js";
-import { dateParser } from "../src/training/history/dates.js";
-import { parseAmount, parseMapping, rowConverter } from "../src/training/history/mapping.js";
-import { csvItems } from "../src/training/history/sources.js";
+import { dateParser } from "../src/import/dates.js";
+import { parseAmount, parseMapping, rowConverter } from "../src/import/mapping.js";
+import { csvItems } from "../src/import/sources.js";
 
 const base = { columns: { customerId: "customer", occurredAt: "date", amount: "amount", quantity: "qty" }, dateFormat: "YYYY-MM-DD" };
 

@@ -10,9 +10,9 @@ import { stateAsOf } from "../src/features/index.js";
 import { simulate } from "../src/simulate/index.js";
 import { openDb, type Db } from "../src/store/db.js";
 import { migrate } from "../src/store/migrate.js";
-import { parseMapping } from "../src/training/history/mapping.js";
-import { replay, storeSink } from "../src/training/history/replay.js";
-import { csvItems, ndjsonItems } from "../src/training/history/sources.js";
+import { parseMapping } from "../src/import/mapping.js";
+import { replay, storeSink } from "../src/import/replay.js";
+import { csvItems, ndjsonItems } from "../src/import/sources.js";
 import { startTestPostgres, type TestPostgres } from "./support/servers.js";
 
 const run = promisify(execFile);

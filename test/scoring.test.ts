@@ -10,8 +10,8 @@ import { twelveMonthValue } from "../src/scoring/value.js";
 import { shouldPublish, riskScoreEvent } from "../src/publish/risk-event.js";
 import type { ChurnEvent } from "../src/events/schema.js";
 import { sharedTestArtifact } from "./support/model.js";
+import { DAY_MS as DAY } from "../src/lib/time.js";
 
-const DAY = 86_400_000;
 const T0 = Date.parse("2026-01-01T00:00:00Z");
 const expected = { featureNames: FEATURE_NAMES, featureSetVersion: FEATURE_SET_VERSION };
 

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Kafka, logLevel } from "kafkajs";
 import { churnEvent } from "../src/events/schema.js";
-import { simulate, topicFor } from "../src/simulate/index.js";
+import { simulate } from "../src/simulate/index.js";
+import { topicFor } from "../src/events/topics.js";
 import { parseCliArgs, run, UsageError } from "../scripts/simulate.js";
 import { mockFriendlyConsumerConfig, startLocalBroker } from "../scripts/kafka-broker/broker.js";
 

@@ -9,11 +9,10 @@ import {
   simulate,
   simulateCustomers,
   simulateStream,
-  topicFor,
-  topicKindFor,
   truthToJson,
   type SimulationResult,
 } from "../src/simulate/index.js";
+import { topicFor, topicKindFor } from "../src/events/topics.js";
 import { Rng } from "../src/simulate/random.js";
 import { isoSecond } from "../src/simulate/time.js";
 

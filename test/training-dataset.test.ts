@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { ChurnEvent } from "../src/events/schema.js";
 import { featureVector, FEATURE_NAMES, FEATURE_SET_VERSION, stateAsOf } from "../src/features/index.js";
 import { simulate } from "../src/simulate/index.js";
-import { parseCsv } from "../src/training/csv.js";
+import { parseCsv } from "../src/import/csv.js";
 import { readDatasetCsv, writeDatasetCsv } from "../src/training/dataset-csv.js";
 import { buildDataset, countsPerCutoff, customerRows, DAY_MS, groupByCustomer, planCutoffs, type DatasetOptions } from "../src/training/dataset.js";
 import { buildDatasetFromEvents } from "../src/training/event-sources.js";

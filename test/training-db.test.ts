@@ -5,7 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { simulate } from "../src/simulate/index.js";
-import { writeBatch } from "../src/store/batch-writer.js";
+import { writeBatch } from "../src/ingest/write/batch-writer.js";
 import { openDb, type Db } from "../src/store/db.js";
 import { migrate } from "../src/store/migrate.js";
 import { readDatasetCsv } from "../src/training/dataset-csv.js";

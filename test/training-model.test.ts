@@ -16,6 +16,7 @@ import { loadInMlRandomForest } from "../src/model/forest/index.js";
 import { decidePromotion } from "../src/training/promotion.js";
 import { readArtifactFile, readCurrentModel, writeArtifact, writePointer } from "../src/model/registry.js";
 import { renderReport } from "../src/training/report.js";
+import { DAY_MS } from "../src/lib/time.js";
 
 const run = promisify(execFile);
 let dir = "";
@@ -57,7 +58,7 @@ describe("fit", () => {
     const w = good.artifact.trainingWindow;
     expect(w.validationCutoffs).toHaveLength(3);
     const lastTrain = Date.parse(w.trainCutoffs.at(-1)!);
-    expect(lastTrain + 90 * 86_400_000).toBeLessThanOrEqual(Date.parse(w.validationCutoffs[0]!));
+    expect(lastTrain + 90 * DAY_MS).toBeLessThanOrEqual(Date.parse(w.validationCutoffs[0]!));
     expect(new Set(good.validation.rows.map((r) => new Date(r.cutoff).toISOString()))).toEqual(new Set(w.validationCutoffs));
   });
 

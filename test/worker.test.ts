@@ -9,7 +9,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Kafka } from "kafkajs";
 import { startWorker, type Worker } from "../src/worker.js";
-import { simulate, topicFor } from "../src/simulate/index.js";
+import { simulate } from "../src/simulate/index.js";
+import { topicFor } from "../src/events/topics.js";
 import { riskScoreEvent } from "../src/publish/risk-event.js";
 import { startTestBroker, startTestPostgres, freePort, type TestPostgres } from "./support/servers.js";
 import { eventMessages, produce, readTopicUntil, testKafka, waitFor } from "./support/kafka.js";
@@ -17,8 +18,8 @@ import { testConfig, testTopics } from "./support/worker.js";
 import { installModel, sharedTestArtifact } from "./support/model.js";
 import { TestSmtp } from "./support/smtp.js";
 import type { LocalBroker } from "../scripts/kafka-broker/broker.js";
+import { DAY_MS as DAY } from "../src/lib/time.js";
 
-const DAY = 86_400_000;
 // The simulated history ends today, so scores computed "now" (after each batch) and the
 // scheduled rescoring's clock agree; a rescoring never moves a score back in time.
 const NOW = Math.floor(Date.now() / DAY) * DAY;

@@ -13,10 +13,10 @@
 import type { ChurnEvent } from "../../src/events/schema.js";
 import { applyEvent, emptyState, featureVector, type CustomerState } from "../../src/features/index.js";
 import { createRng } from "../../src/training/forest/random.js";
+import { DAY_MS as DAY } from "../../src/lib/time.js";
 
 const N_EVENTS = Number(process.env.BENCH_EVENTS ?? 500_000);
 const N_CUSTOMERS = 2_000;
-const DAY = 86_400_000;
 const T0 = Date.parse("2024-01-01T00:00:00Z");
 
 /** Seeded uniform numbers (the project's PRNG), so a failing case can be reproduced from its seed. */

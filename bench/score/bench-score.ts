@@ -22,11 +22,11 @@ import { loadSegments } from "../../src/outreach/segments.js";
 import { createLogger } from "../../src/log.js";
 import { startLocalBroker } from "../../scripts/kafka-broker/broker.js";
 import { freePort } from "../../test/support/servers.js";
+import { DAY_MS as DAY } from "../../src/lib/time.js";
 
 const CUSTOMERS = Number(process.env.CUSTOMERS ?? 100_000);
 const MODEL_DIR = process.env.MODEL_DIR ?? "./models";
 const NOW = Date.parse("2026-11-01T00:00:00Z");
-const DAY = 86_400_000;
 
 /** Realistic states: 5,000 simulated histories, each cloned under new ids up to CUSTOMERS. */
 function buildStates(): CustomerState[] {

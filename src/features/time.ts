@@ -3,8 +3,9 @@
  * stored as JSONB and read back with JSON.parse, which would turn Dates into strings.
  */
 
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
+import { DAY_MS } from "../lib/time.js";
+
+export { DAY_MS, HOUR_MS } from "../lib/time.js";
 
 /** Parses an event's ISO-8601 instant. Throws rather than returning NaN: a NaN would poison every min/max it touches. */
 export function instantMs(iso: string): number {

@@ -10,12 +10,12 @@
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from "kafkajs";
 import type pg from "pg";
 import type { Logger } from "../log.js";
-import type { Metrics } from "../http/metrics.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { ParseOptions } from "../events/parse.js";
 import { prepareBatch, type InMessage } from "./prepare.js";
 import { toDeadLetter } from "./dead-letter.js";
-import { readStoredOffsets, writeBatch, type BatchOutcome, type PartitionRef } from "../store/batch-writer.js";
-import { StateCache } from "../store/state-cache.js";
+import { readStoredOffsets, writeBatch, type BatchOutcome, type PartitionRef } from "./write/batch-writer.js";
+import { StateCache } from "./write/state-cache.js";
 import { PartitionPipeline } from "./pipeline.js";
 
 export interface IngestOptions {

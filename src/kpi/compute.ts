@@ -9,8 +9,8 @@
  * N = customers whose first purchase ever falls in [start, end); lost = customers at start who
  * are not customers at end. Survey metrics count answers given in the period.
  */
-import type pg from "pg";
 import { DEFAULT_MAX_LIFESPAN_PERIODS, kpiValues, type KpiCounts, type KpiReport } from "./report.js";
+import type { Queryable } from "../store/queryable.js";
 
 export interface KpiPeriodOptions {
   start: Date;
@@ -20,7 +20,6 @@ export interface KpiPeriodOptions {
   maxLifespanPeriods?: number;
 }
 
-type Queryable = Pick<pg.Pool, "query">;
 
 const CUSTOMER_BASE_SQL = `
 with per_customer as (

@@ -2,6 +2,7 @@
  * Calendar periods in a time zone, without a date library: digests go out at local times and
  * a "day" for a retention team in Berlin starts at Berlin midnight, not UTC midnight.
  */
+import { DAY_MS } from "../lib/time.js";
 
 interface LocalParts { year: number; month: number; day: number; hour: number; minute: number; second: number }
 
@@ -76,6 +77,6 @@ export function trailingDays(now: Date, days: number, timeZone: string): Period 
 /** The period of the same local-day length right before `period` (for "change against the previous period"). */
 export function previousPeriod(period: Period, timeZone: string): Period {
   const s = localParts(period.start.getTime(), timeZone);
-  const days = Math.round((period.end.getTime() - period.start.getTime()) / 86_400_000);
+  const days = Math.round((period.end.getTime() - period.start.getTime()) / DAY_MS);
   return { start: zonedMidnight(s.year, s.month, s.day - days, timeZone), end: period.start };
 }

@@ -3,11 +3,10 @@
  * against the previous period" reads the stored previous report rather than recomputing it, so
  * the numbers a team saw last time stay the numbers they compare against.
  */
-import type pg from "pg";
 import { computeKpis, type KpiPeriodOptions } from "./compute.js";
 import { kpiChange, type KpiChange, type KpiReport } from "./report.js";
+import type { Queryable } from "../store/queryable.js";
 
-type Queryable = Pick<pg.Pool, "query">;
 
 export async function saveKpiSnapshot(db: Queryable, report: KpiReport, computedAt = new Date()): Promise<void> {
   await db.query(

@@ -17,7 +17,6 @@
  */
 export * from "./segments.js";
 export * from "./customer.js";
-export { csvCell, escapeHtml, safeHref, toCsv } from "./escape.js";
 export { renderDigest, type DigestInput, type RenderedDigest } from "./render-digest.js";
 export { renderAlert, renderAlertSummary, type AlertInput, type RenderedAlert } from "./render-alert.js";
 export { buildRawMessage, messageIdFor, outboxId, type OutgoingMail } from "./message.js";

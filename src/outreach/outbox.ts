@@ -17,8 +17,8 @@ import type { Logger } from "../log.js";
 import { buildRawMessage, messageIdFor, outboxId, type OutgoingMail } from "./message.js";
 import type { MailTransport, OutboxItem } from "./transport.js";
 import { inTransaction } from "../store/tx.js";
+import type { Queryable } from "../store/queryable.js";
 
-type Queryable = Pick<pg.PoolClient, "query">;
 
 export interface EnqueueResult {
   id: string;

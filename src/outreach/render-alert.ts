@@ -3,7 +3,7 @@
  * per-recipient rate limit) several folded into one summary. Pure, like the digest.
  */
 import { crmLink, displayName, rankCustomers, reasonSentences, type ScoredCustomer, type SegmentView } from "./customer.js";
-import { escapeHtml as esc, safeHref } from "./escape.js";
+import { escapeHtml as esc, safeHref } from "../lib/html.js";
 import { formatMoney, formatScore } from "./format.js";
 
 export interface AlertInput {

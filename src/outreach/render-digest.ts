@@ -16,7 +16,8 @@ import {
   type ScoredCustomer,
   type SegmentView,
 } from "./customer.js";
-import { escapeHtml as esc, safeHref, toCsv } from "./escape.js";
+import { escapeHtml as esc, safeHref } from "../lib/html.js";
+import { toCsv } from "../lib/csv.js";
 import { arrow, formatKpiChange, formatKpiValue, formatMoney, formatScore } from "./format.js";
 
 export interface DigestInput {

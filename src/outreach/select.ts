@@ -5,16 +5,15 @@
  * Membership is decided here from the segments file rather than read from customer_score.segments,
  * so a digest follows the file the worker runs with even before the next rescoring.
  */
-import type pg from "pg";
 import { featureRecord } from "../features/vector.js";
 import type { CustomerState } from "../features/state.js";
 import type { Reason, ScoredCustomer } from "./customer.js";
 import { matchesSegment, type Segment } from "./segments.js";
 import { levelRank } from "../model/risk-levels.js";
+import { DAY_MS } from "../lib/time.js";
+import type { Queryable } from "../store/queryable.js";
 
-type Queryable = Pick<pg.PoolClient, "query">;
 
-const DAY_MS = 86_400_000;
 
 export interface Listing {
   listedAt: Date;

@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import nodemailer from "nodemailer";
 import addressparser from "nodemailer/lib/addressparser";
-import { escapeHtml as esc } from "./escape.js";
+import { escapeHtml as esc } from "../lib/html.js";
 import { writeFileAtomic } from "../lib/atomic-write.js";
 
 export interface OutboxItem {

@@ -9,6 +9,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import type pg from "pg";
 import type { Logger } from "../log.js";
 import { withClient } from "../store/tx.js";
+import { fnv1a32 } from "../lib/hash.js";
 
 export interface JobSpec {
   name: string;
@@ -31,9 +32,7 @@ const workerId = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
 /** Stable 32-bit key per job name for pg_try_advisory_lock. */
 function lockKey(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return h | 0;
+  return fnv1a32(name) | 0;
 }
 
 /** Claims and runs one slot of a job; null when another worker has it (or is still running it). */

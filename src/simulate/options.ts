@@ -2,8 +2,8 @@
  * Options of a simulation run and the derived, shared read-only context. Validation happens here,
  * once, so that the per-customer hot loop can trust its inputs.
  */
-export const DAY_MS = 86_400_000;
-export const HOUR_MS = 3_600_000;
+import { DAY_MS } from "../lib/time.js";
+export { DAY_MS, HOUR_MS } from "../lib/time.js";
 
 export interface ForeignCurrency {
   /** ISO-4217 code, e.g. "USD". */

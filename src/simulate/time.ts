@@ -2,7 +2,7 @@
  * ISO-8601 formatting for whole-second instants without building a Date: the simulator formats one
  * timestamp per event, and Date#toISOString plus trimming the milliseconds was 8% of its run time.
  */
-const DAY_MS = 86_400_000;
+import { DAY_MS } from "../lib/time.js";
 
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);

@@ -3,6 +3,7 @@
  * evaluation use it to check that churn is learnable from the events alone.
  */
 import type { PersonaName } from "./personas.js";
+import { DAY_MS } from "../lib/time.js";
 
 export interface CustomerTruth {
   customerId: string;
@@ -47,7 +48,7 @@ export interface HorizonChurn {
  * next `horizonDays`: the label a churn model with that horizon is trained on.
  */
 export function churnRateOverHorizon(truth: Iterable<CustomerTruth>, atMs: number, horizonDays = 90): HorizonChurn {
-  const horizonEnd = atMs + horizonDays * 86_400_000;
+  const horizonEnd = atMs + horizonDays * DAY_MS;
   let active = 0;
   let churned = 0;
   for (const t of truth) {

@@ -16,6 +16,7 @@
 import type { Calibration } from "../model/artifact.js";
 import { calibrate } from "../model/calibration.js";
 import { brierScore } from "./metrics.js";
+import { fnv1a32 } from "../lib/hash.js";
 
 export type CalibrationMethod = "isotonic" | "platt";
 
@@ -139,12 +140,7 @@ export function applyCalibration(scores: ArrayLike<number>, c: Calibration): Flo
 
 /** Stable fold of a customer (FNV-1a), so all rows of a customer land in the same fold. */
 export function foldOf(key: string, folds: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % folds;
+  return fnv1a32(key) % folds;
 }
 
 /**

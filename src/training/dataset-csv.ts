@@ -7,7 +7,8 @@ import { createWriteStream, existsSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from "../features/index.js";
-import { csvField, readCsvFile } from "./csv.js";
+import { readCsvFile } from "../import/csv.js";
+import { csvField } from "../lib/csv.js";
 import { temporaryPathFor } from "../lib/atomic-write.js";
 import { DEFAULT_HORIZON_DAYS, iso, type Dataset, type DatasetManifest, type DatasetRow } from "./dataset.js";
 

@@ -18,8 +18,9 @@
  */
 import type { ChurnEvent } from "../events/schema.js";
 import { applyEvent, emptyState, featureVector, FEATURE_NAMES, FEATURE_SET_VERSION, type CustomerState } from "../features/index.js";
+import { DAY_MS } from "../lib/time.js";
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS } from "../lib/time.js";
 
 export interface DatasetOptions {
   /** Cutoff instants (epoch ms), strictly ascending. */

@@ -8,7 +8,7 @@ import { FEATURE_DESCRIPTIONS, type FeatureName } from "../features/index.js";
 import type { MetricSet, ModelArtifact } from "../model/artifact.js";
 import type { CutoffCount } from "./dataset.js";
 import { prCurve, reliabilityBins, rocCurve, scoreHistogram, type ScoredSeries } from "./evaluate.js";
-import { escapeHtml } from "./html.js";
+import { escapeHtml } from "../lib/html.js";
 import { barChart, histogramChart, lineChart, PALETTE } from "./svg.js";
 
 export interface ReportInput {

@@ -2,7 +2,7 @@
  * Tiny inline-SVG charts for the model report: no chart library and no script, so the report is one
  * self-contained HTML file that opens anywhere (mail attachment, CI artifact, file://).
  */
-import { escapeHtml } from "./html.js";
+import { escapeHtml } from "../lib/html.js";
 
 export const PALETTE = ["#1f6feb", "#d1495b", "#2a9d8f", "#e9a03b", "#7b61ff", "#6c757d"];
 

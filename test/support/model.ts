@@ -12,8 +12,8 @@ import { trainRandomForest } from "../../src/training/forest/index.js";
 import { ARTIFACT_FORMAT, type ModelArtifact } from "../../src/model/artifact.js";
 import { artifactFileName, writePointer } from "../../src/model/registry.js";
 import { writeFileAtomic } from "../../src/lib/atomic-write.js";
+import { DAY_MS as DAY } from "../../src/lib/time.js";
 
-const DAY = 86_400_000;
 
 export async function trainTestArtifact(version = "test-model-1", seed = 3): Promise<ModelArtifact> {
   const now = Date.parse("2026-10-01T00:00:00Z");

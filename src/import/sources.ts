@@ -5,7 +5,7 @@
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { readCsvFile } from "../csv.js";
+import { readCsvFile } from "./csv.js";
 import { rowConverter, type CsvMapping } from "./mapping.js";
 
 export type SourceItem = { line: number; value: Buffer } | { line: number; error: string };

@@ -5,7 +5,7 @@
  * in commit order, so an equal count means the cached object is current, and anything else (another
  * worker wrote meanwhile, a rebalance) reads the row. Bounded, least recently used out first.
  */
-import type { CustomerState } from "../features/index.js";
+import type { CustomerState } from "../../features/index.js";
 
 export interface CachedState {
   state: CustomerState;

@@ -1,9 +1,10 @@
 /**
- * Which Kafka topic an event belongs on. Shared by the simulate CLI, the demo and the benchmarks so
- * they all agree with the worker's subscription: commerce events on one topic, support and
- * feedback on the other (they usually come from different source systems).
+ * Which Kafka topic an event belongs on: part of the event contract. Replay, the simulate CLI, the
+ * demo and the benchmarks all route through here, so they agree with the worker's subscription:
+ * commerce events on one topic, support and feedback on the other (they usually come from
+ * different source systems).
  */
-import type { EventType } from "../events/schema.js";
+import type { EventType } from "./schema.js";
 
 export interface Topics {
   purchases: string;

@@ -92,9 +92,3 @@ export function readCsvFile(file: string, delimiter = ","): AsyncGenerator<CsvRe
   return parseCsv(createReadStream(file, { encoding: "utf8", highWaterMark: 1 << 20 }) as AsyncIterable<string>, delimiter);
 }
 
-/** Quotes a field only when it needs it. */
-export function csvField(value: string, delimiter = ","): string {
-  return value.includes(delimiter) || value.includes('"') || value.includes("\n") || value.includes("\r")
-    ? `"${value.replace(/"/g, '""')}"`
-    : value;
-}

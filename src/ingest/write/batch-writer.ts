@@ -8,10 +8,10 @@
  * 500 events/s (DESIGN.md).
  */
 import type pg from "pg";
-import type { ChurnEvent } from "../events/schema.js";
-import { applyEvent, emptyState, type CustomerState } from "../features/index.js";
-import type { ValidEvent, Reject } from "../ingest/prepare.js";
-import { inTransaction } from "./tx.js";
+import type { ChurnEvent } from "../../events/schema.js";
+import { applyEvent, emptyState, type CustomerState } from "../../features/index.js";
+import type { ValidEvent, Reject } from "../prepare.js";
+import { inTransaction } from "../../store/tx.js";
 import type { CachedState, StateCache } from "./state-cache.js";
 
 export interface PartitionRef {
