@@ -1,20 +1,27 @@
 /** `npm run db:migrate`: applies prisma/migrations to DATABASE_URL (or the embedded database). */
-import { ConfigError, loadConfig } from "../src/config/config.js";
-import { createLogger } from "../src/log.js";
-import { openDatabase } from "../src/worker.js";
+import { defineCli, runCli } from "./lib/cli.js";
+import { openScriptDatabase, scriptConfig } from "./lib/database.js";
 
-try {
-  const config = loadConfig(process.env);
-  const logger = createLogger(config.logLevel);
-  // openDatabase applies pending migrations under an advisory lock and logs what it applied.
-  const { db, embedded } = await openDatabase(config, logger);
-  const { rows } = await db.pool.query<{ migration_name: string }>(
-    `select migration_name from "_prisma_migrations" where finished_at is not null order by migration_name`,
-  );
-  console.log(`database is up to date: ${rows.map((r) => r.migration_name).join(", ")}`);
-  await db.close();
-  await embedded?.stop();
-} catch (err) {
-  console.error(err instanceof ConfigError ? `churnwatch: ${err.message}` : err);
-  process.exit(1);
-}
+const cli = defineCli({
+  name: "db:migrate",
+  usage: "npm run db:migrate -- [--database-url URL]",
+  summary: "Applies the pending SQL migrations in prisma/migrations (bookkept in Prisma's _prisma_migrations table) and lists what was applied.",
+  options: {
+    "database-url": { type: "string", value: "URL", description: "postgresql:// URL", defaultText: "DATABASE_URL, else the embedded PostgreSQL under ./data" },
+  },
+  epilogue: "Several workers may run this at once: migrations are applied under an advisory lock.",
+});
+
+runCli(cli, async () => {
+  const v = cli.parse();
+  const opened = await openScriptDatabase(scriptConfig(v["database-url"]));
+  try {
+    const { rows } = await opened.db.pool.query<{ migration_name: string }>(
+      `select migration_name from "_prisma_migrations" where finished_at is not null and rolled_back_at is null order by migration_name`,
+    );
+    if (opened.applied.length) process.stdout.write(`applied ${opened.applied.length} migration(s): ${opened.applied.join(", ")}\n`);
+    process.stdout.write(`database is up to date: ${rows.length} migration(s) applied in all, latest ${rows.at(-1)?.migration_name ?? "none"}\n`);
+  } finally {
+    await opened.close();
+  }
+});

@@ -142,10 +142,10 @@ async function report(
   const offsets = await admin.fetchTopicOffsets(riskTopic);
   await admin.disconnect();
   const riskEvents = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  const top = await q<{ customer_id: string; score: number; value: number; priority: number; reasons: { text: string }[]; name: string | null }>(
-    `select c.customer_id, c.score, c.value, c.priority, c.reasons, s.state->'profile'->>'name' as name
+  const top = await q<{ customer_id: string; score: number; value: number; value_at_risk: number; reasons: { text: string }[]; name: string | null }>(
+    `select c.customer_id, c.score, c.value, c.valueAtRisk, c.reasons, s.state->'profile'->>'name' as name
        from customer_score c join customer_state s using (customer_id)
-      where c.risk_level = 'high' order by c.priority desc limit 5`);
+      where c.risk_level = 'high' order by c.valueAtRisk desc limit 5`);
 
   say("\n\nWhat the worker did");
   say(`  messages consumed        ${fmt(s.messages)} in ${ingestSeconds.toFixed(1)} s`);
@@ -158,7 +158,7 @@ async function report(
   say(`  risk-score events        ${fmt(riskEvents)} on topic ${riskTopic}`);
   say("\nHighest value at risk");
   for (const c of top) {
-    say(`  ${c.name ?? c.customer_id} (${c.customer_id}): risk ${(c.score * 100).toFixed(0)}%, 12-month value ${c.value.toFixed(0)}, at risk ${c.priority.toFixed(0)}`);
+    say(`  ${c.name ?? c.customer_id} (${c.customer_id}): risk ${(c.score * 100).toFixed(0)}%, 12-month value ${c.value.toFixed(0)}, at risk ${c.value_at_risk.toFixed(0)}`);
     for (const r of c.reasons) say(`      - ${r.text}`);
   }
   say("\nDigests");

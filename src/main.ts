@@ -1,12 +1,28 @@
-/** Entry point: read config, start the worker, stop cleanly on SIGINT/SIGTERM. Wiring only. */
+/**
+ * Production entry point: read config, start the worker, stop cleanly on SIGINT/SIGTERM. Wiring
+ * only. It refuses to guess: without DATABASE_URL and KAFKA_BROKERS it stops and names them, and it
+ * never starts the development stand-ins (`npm run dev` does).
+ */
 import { ConfigError, loadConfig, type Config } from "./config/config.js";
+import { stopOnSignal } from "./lifecycle.js";
 import { createLogger } from "./log.js";
 import { startWorker } from "./worker.js";
+
+function productionConfig(): Config {
+  const config = loadConfig(process.env);
+  const missing: string[] = [];
+  if (!("url" in config.database)) missing.push("DATABASE_URL: required, a postgresql:// connection URL");
+  if (config.kafka.brokers === "embedded") missing.push("KAFKA_BROKERS: required, host:port[,host:port...]");
+  if (missing.length) {
+    throw new ConfigError([...missing, "(for a local try-out with an embedded database and an in-memory broker, run `npm run dev`)"]);
+  }
+  return config;
+}
 
 async function main(): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig(process.env);
+    config = productionConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`churnwatch: ${err.message}\n`);
@@ -15,32 +31,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  let brokers: string[] | undefined;
-  let stopBroker: (() => Promise<void>) | undefined;
-  if (config.kafka.brokers === "embedded") {
-    // Development default only: an in-memory Kafka-protocol broker (librdkafka's mock cluster).
-    const { startLocalBroker } = await import("../scripts/kafka-broker/broker.js");
-    const t = config.kafka.topics;
-    const broker = await startLocalBroker({
-      topics: [t.purchases, t.support, t.dlq].map((name) => ({ name, partitions: 6 })),
-    });
-    brokers = broker.brokers;
-    stopBroker = () => broker.stop();
-    logger.warn({ bootstrap: broker.bootstrap }, "KAFKA_BROKERS unset: using the in-memory local broker (data is lost on exit)");
-  }
-  const worker = await startWorker(config, { logger, ...(brokers ? { brokers } : {}) });
+  const worker = await startWorker(config, { logger });
   logger.info({ groupId: config.kafka.groupId }, "churnwatch worker running");
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    await worker.stop();
-    await stopBroker?.();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  stopOnSignal(logger, () => worker.stop());
 }
 
 main().catch((err) => {

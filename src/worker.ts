@@ -8,11 +8,10 @@ import type { Config } from "./config/config.js";
 import { createLogger, type Logger } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { startOpsServer, type OpsServer } from "./http/server.js";
-import { openDb, type Db } from "./store/db.js";
-import { migrate } from "./store/migrate.js";
-import { startEmbeddedPostgres, type EmbeddedPg } from "./store/embedded.js";
+import type { Db } from "./store/db.js";
+import { openDatabase } from "./store/open.js";
 import { createKafka } from "./ingest/kafka.js";
-import { startIngest, type Ingest, type IngestOptions } from "./ingest/consumer.js";
+import { startIngest, type Ingest, type IngestOptions } from "./ingest/runner.js";
 import { startLiveModel, type LiveModel } from "./scoring/live-model.js";
 import { startScoringService, type ScoringService } from "./scoring/service.js";
 import { startRiskPublisher } from "./publish/publisher.js";
@@ -23,8 +22,6 @@ import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
 
 export interface WorkerOptions {
   logger?: Logger;
-  /** Resolved broker list when config.kafka.brokers is "embedded" (the caller started the broker). */
-  brokers?: string[];
   afterDbCommit?: IngestOptions["afterDbCommit"];
   /** Serve /healthz, /readyz, /metrics (default true; tests running several workers turn it off). */
   http?: boolean;
@@ -47,32 +44,17 @@ export interface Worker {
   stop(): Promise<void>;
 }
 
-/** Starts the configured database (embedded when DATABASE_URL is unset) and applies migrations. */
-export async function openDatabase(config: Config, logger: Logger): Promise<{ db: Db; embedded: EmbeddedPg | null }> {
-  let embedded: EmbeddedPg | null = null;
-  let url: string;
-  if ("url" in config.database) {
-    url = config.database.url;
-  } else {
-    embedded = await startEmbeddedPostgres(config.database.embedded);
-    url = embedded.url;
-    logger.info({ dir: config.database.embedded.dir, port: config.database.embedded.port }, "embedded PostgreSQL started");
-  }
-  const db = openDb(url);
-  const result = await migrate(db.pool);
-  if (result.applied.length) logger.info({ applied: result.applied }, "database migrations applied");
-  return { db, embedded };
-}
-
 export async function startWorker(config: Config, options: WorkerOptions = {}): Promise<Worker> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const brokers = config.kafka.brokers === "embedded" ? options.brokers : config.kafka.brokers;
-  if (!brokers || brokers.length === 0) throw new Error("KAFKA_BROKERS is \"embedded\" but no local broker address was given");
+  // The worker itself never starts stand-in servers: the dev command and the demo do, and pass real addresses.
+  if (!("url" in config.database)) throw new Error("startWorker needs a database URL (DATABASE_URL); start the embedded one first");
+  const brokers = config.kafka.brokers;
+  if (brokers === "embedded") throw new Error("startWorker needs broker addresses (KAFKA_BROKERS); start the local broker first");
   // Everything that can be refused is checked before anything starts: model, segments.
   const models = await startLiveModel(config.scoring.modelDir, logger, config.scoring.pollMs);
   const segments = await loadSegments(config.outreach.segmentsFile ?? DEFAULT_SEGMENTS_FILE);
   const metrics = createMetrics(options.http !== false);
-  const { db, embedded } = await openDatabase(config, logger);
+  const { db } = await openDatabase(config.database.url, logger);
   const kafka = createKafka({ ...config.kafka, brokers }, logger);
   const publisher = await startRiskPublisher(kafka, config.kafka.topics.riskScores);
   const transport = createMailTransport({ smtpUrl: config.outreach.smtpUrl, outboxDir: config.outreach.outboxDir });
@@ -94,7 +76,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     {
       name: "rescore-all",
       cron: config.scoring.rescoreCron,
-      timeZone: o.timeZone,
+      timeZone: config.scoring.rescoreTimeZone,
       // Silence is the main churn signal: customers who send nothing still grow riskier by the hour.
       run: (at) => scoring.rescoreAll(at),
     },
@@ -171,7 +153,6 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       await ops?.close();
       await transport.close();
       await db.close();
-      await embedded?.stop();
     },
   };
 }

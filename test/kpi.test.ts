@@ -22,7 +22,7 @@ import {
 import { migrate } from "../src/store/migrate.js";
 import { startTestPostgres, type TestPostgres } from "./support/servers.js";
 
-describe("retention metrics (DESIGN.md worked examples)", () => {
+describe("retention metrics (worked examples in docs/architecture.md)", () => {
   it("CRR: S=1000, E=900, N=200 -> 70%", () => {
     expect(customerRetentionRate(1000, 900, 200)).toBeCloseTo(70, 10);
   });

@@ -91,10 +91,10 @@ async function upsertCustomer(c: CustomerSpec, now: Date): Promise<void> {
     [c.id, JSON.stringify(state), new Date(state.lastEventAt!)],
   );
   await pool.query(
-    `insert into customer_score (customer_id, score, risk_level, reasons, value, priority, segments, model_version, scored_at)
+    `insert into customer_score (customer_id, score, risk_level, reasons, value, value_at_risk, segments, model_version, scored_at)
      values ($1, $2, $3, $4, $5, $6, '{}', 'test-model', $7)
      on conflict (customer_id) do update set score = excluded.score, risk_level = excluded.risk_level,
-       value = excluded.value, priority = excluded.priority, scored_at = excluded.scored_at`,
+       value = excluded.value, value_at_risk = excluded.value_at_risk, scored_at = excluded.scored_at`,
     [c.id, c.score, c.level, JSON.stringify(reasons), c.value, c.value * c.score, now],
   );
 }
@@ -428,9 +428,9 @@ describe("alerts", () => {
     await upsertCustomer({ id: "small", score: 0.9, level: "high", value: 100 }, now); // not in the alert segment
     const opts = { segments, now, from: FROM, baseCurrency: "EUR", ratePerHour: 2, logger: log };
     const changes = [
-      ...["h1", "h2", "h3", "h4", "small"].map((customerId) => ({ customerId, previousLevel: "medium", previousScore: 0.5 })),
-      { customerId: "was-high", previousLevel: "high", previousScore: 0.9 },
-      { customerId: "now-medium", previousLevel: "low", previousScore: 0.2 },
+      ...["h1", "h2", "h3", "h4", "small"].map((customerId) => ({ customerId, levelBefore: "medium", scoreBefore: 0.5 })),
+      { customerId: "was-high", levelBefore: "high", scoreBefore: 0.9 },
+      { customerId: "now-medium", levelBefore: "low", scoreBefore: 0.2 },
     ];
     const [r1] = await enqueueAlerts(pool, { ...opts, changes });
     expect(r1).toMatchObject({ segment: "high-value-at-risk", alerted: ["h1"], summarised: ["h2", "h3", "h4"], deferred: [], duplicates: 0 });
@@ -441,7 +441,7 @@ describe("alerts", () => {
 
     // A new crossing within the hour: the recipients' budget is spent, so it waits for the digest.
     await upsertCustomer({ id: "h5", score: 0.8, level: "high", value: 4000 }, now);
-    const h5 = [{ customerId: "h5", previousLevel: "medium", previousScore: 0.6 }];
+    const h5 = [{ customerId: "h5", levelBefore: "medium", scoreBefore: 0.6 }];
     const [r2] = await enqueueAlerts(pool, { ...opts, now: new Date(now.getTime() + 30 * 60_000), changes: h5 });
     expect(r2).toMatchObject({ alerted: [], deferred: ["h5"] });
     // An hour later the budget is back.

@@ -42,7 +42,7 @@ function parseCsv(text: string): string[][] {
 function customer(id: string, score: number, value: number, extra: Partial<ScoredCustomer> = {}): ScoredCustomer {
   return {
     customerId: id, name: `Customer ${id}`, email: `${id}@example.com`, score, riskLevel: score >= 0.7 ? "high" : "medium",
-    previousScore: null, value, priority: value * score, features: {},
+    lastSeenScore: null, value, valueAtRisk: value * score, features: {},
     reasons: [
       { code: "recency", text: "no purchase for 64 days, usually every 12", weight: 0.3 },
       { code: "support", text: "3 support tickets in 14 days, 1 SLA breach", weight: 0.2 },
@@ -194,7 +194,7 @@ describe("digest rendering", () => {
 
 describe("alerts and cooldown rules", () => {
   it("renders one alert and a summary, escaped", () => {
-    const c = customer("c1", 0.82, 3000, { name: "<b>Ann</b>", previousScore: 0.55 });
+    const c = customer("c1", 0.82, 3000, { name: "<b>Ann</b>", lastSeenScore: 0.55 });
     const a = renderAlert(c, { segment, baseCurrency: "EUR" });
     expect(a.subject).toBe("High churn risk: <b>Ann</b> (82%), High-value at risk");
     expect(a.html).toContain("&lt;b&gt;Ann&lt;/b&gt;");

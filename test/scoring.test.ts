@@ -76,7 +76,7 @@ describe("scoring a customer", () => {
     expect(silent.riskLevel).toBe("high");
     expect(silent.reasons.map((r) => r.text)).toContain("no purchase for 64 days; usually every 12");
     expect(silent.reasons[0]!.weight).toBeGreaterThan(0);
-    expect(silent.priority).toBeCloseTo(silent.value * silent.score, 1);
+    expect(silent.valueAtRisk).toBeCloseTo(silent.value * silent.score, 1);
   });
 
   it("writes support and satisfaction reasons from the features", () => {

@@ -94,6 +94,7 @@ const envSchema = z.object({
   RISK_EVENTS_INCLUDE_PII: bool.default(false),
   SCORE_AFTER_BATCH: bool.default(true),
   RESCORE_CRON: cronExpr.default("0 * * * *"),
+  RESCORE_TIMEZONE: timeZone.default("UTC"),
   DIGEST_CRON: cronExpr.default("0 7 * * *"),
   DIGEST_TIMEZONE: timeZone.default("UTC"),
   SEGMENTS_FILE: z.string().min(1).optional(),
@@ -124,7 +125,7 @@ export interface Config {
     sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
     topics: { purchases: string; support: string; dlq: string; riskScores: string };
   };
-  scoring: { modelDir: string; pollMs: number; minDelta: number; includePii: boolean; rescoreCron: string; afterBatch: boolean };
+  scoring: { modelDir: string; pollMs: number; minDelta: number; includePii: boolean; rescoreCron: string; rescoreTimeZone: string; afterBatch: boolean };
   outreach: {
     segmentsFile: string | null;
     digestCron: string;
@@ -184,7 +185,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     scoring: {
       modelDir: e.MODEL_DIR, pollMs: e.MODEL_POLL_MS, minDelta: e.RISK_SCORE_MIN_DELTA,
-      includePii: e.RISK_EVENTS_INCLUDE_PII, rescoreCron: e.RESCORE_CRON, afterBatch: e.SCORE_AFTER_BATCH,
+      includePii: e.RISK_EVENTS_INCLUDE_PII, rescoreCron: e.RESCORE_CRON, rescoreTimeZone: e.RESCORE_TIMEZONE,
+      afterBatch: e.SCORE_AFTER_BATCH,
     },
     outreach: {
       segmentsFile: e.SEGMENTS_FILE ?? null,

@@ -19,7 +19,8 @@ import type pg from "pg";
 import type { Producer } from "kafkajs";
 import type { ChurnEvent } from "../events/schema.js";
 import { parseEvent, type ParseOptions } from "../events/parse.js";
-import { readStoredOffsets, writeBatch, type PartitionRef } from "../ingest/write/batch-writer.js";
+import { writeBatch, type PartitionRef } from "../ingest/write/batch-writer.js";
+import { readStoredOffsets } from "../ingest/offsets.js";
 import { topicFor, type Topics } from "../events/topics.js";
 import type { SourceItem } from "./sources.js";
 

@@ -1,5 +1,5 @@
 /**
- * Retention metrics as pure formulas (DESIGN.md "Retention metrics"). Percentages are returned
+ * Retention metrics as pure formulas (docs/architecture.md, "Retention metrics"). Percentages are returned
  * as 0-100 numbers, not fractions, because that is how the retention teams read them in digests.
  * A metric whose denominator is zero is `null` ("not defined this period"), never 0 or NaN: a
  * 0% churn rate and "no customers to churn" mean different things on a dashboard.

@@ -29,13 +29,14 @@ import { matchesSegment, type Segment } from "./segments.js";
 export interface RiskChange {
   customerId: string;
   /** Level before this rescoring; null for a customer scored for the first time. */
-  previousLevel: string | null;
-  previousScore: number | null;
+  levelBefore: string | null;
+  /** Score before this rescoring (what the team would have seen), null for a first score. */
+  scoreBefore: number | null;
 }
 
 /** The alert trigger: high now, not high before (a first score of high counts). */
-export function crossedIntoHigh(previousLevel: string | null, currentLevel: string): boolean {
-  return currentLevel === "high" && previousLevel !== "high";
+export function crossedIntoHigh(levelBefore: string | null, currentLevel: string): boolean {
+  return currentLevel === "high" && levelBefore !== "high";
 }
 
 export interface EnqueueAlertsOptions {
@@ -107,13 +108,13 @@ export async function enqueueAlerts(db: Db, opts: EnqueueAlertsOptions): Promise
 
 async function alertsIn(db: pg.PoolClient, opts: EnqueueAlertsOptions): Promise<AlertRunResult[]> {
   const alertSegments = opts.segments.filter((s) => s.alert);
-  const crossing = new Map(opts.changes.filter((c) => c.previousLevel !== "high").map((c) => [c.customerId, c]));
+  const crossing = new Map(opts.changes.filter((c) => c.levelBefore !== "high").map((c) => [c.customerId, c]));
   if (alertSegments.length === 0 || crossing.size === 0) return [];
   // Serialises alert runs, so two of them cannot both see budget left and both spend it.
   await db.query("select pg_advisory_xact_lock(hashtextextended('churnwatch:alerts', 0))");
   const current = (await loadCandidates(db, [...crossing.keys()], opts.now))
-    .filter((c) => crossedIntoHigh(crossing.get(c.customerId)?.previousLevel ?? null, c.riskLevel))
-    .map((c) => ({ ...c, previousScore: crossing.get(c.customerId)?.previousScore ?? null }));
+    .filter((c) => crossedIntoHigh(crossing.get(c.customerId)?.levelBefore ?? null, c.riskLevel))
+    .map((c) => ({ ...c, lastSeenScore: crossing.get(c.customerId)?.scoreBefore ?? null }));
 
   const results: AlertRunResult[] = [];
   for (const segment of alertSegments) {

@@ -15,20 +15,23 @@ export interface ScoredCustomer {
   /** Calibrated churn probability, 0-1. */
   score: number;
   riskLevel: string;
-  /** The score this segment's team saw last time (null when never listed before). */
-  previousScore: number | null;
+  /**
+   * The score the team last saw for this customer: at their last listing in this segment's digest,
+   * or before the rise an alert reports (null when never seen).
+   */
+  lastSeenScore: number | null;
   reasons: Reason[];
   /** Estimated lifetime value, base currency. */
   value: number;
   /** value x score: the value at risk, which ranks the list. */
-  priority: number;
+  valueAtRisk: number;
   features: Record<string, number>;
 }
 
 /** Highest value at risk first; ties by score, then id, so two renders of the same data agree. */
 export function rankCustomers<T extends ScoredCustomer>(customers: readonly T[]): T[] {
   return [...customers].sort(
-    (a, b) => b.priority - a.priority || b.score - a.score || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0),
+    (a, b) => b.valueAtRisk - a.valueAtRisk || b.score - a.score || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0),
   );
 }
 

@@ -21,7 +21,7 @@ export interface RenderedAlert {
 const FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif";
 
 function previousText(c: ScoredCustomer): string {
-  return c.previousScore === null ? "" : ` (was ${formatScore(c.previousScore)})`;
+  return c.lastSeenScore === null ? "" : ` (was ${formatScore(c.lastSeenScore)})`;
 }
 
 function customerHtml(c: ScoredCustomer, input: AlertInput): string {
@@ -32,7 +32,7 @@ function customerHtml(c: ScoredCustomer, input: AlertInput): string {
     `<div style="font-size:16px;font-weight:600">${esc(displayName(c))}${c.name ? ` <span style="font-size:12px;color:#57606a;font-weight:400">${esc(c.customerId)}</span>` : ""}</div>` +
     (c.email ? `<div style="font-size:13px">${esc(c.email)}</div>` : "") +
     `<div style="font-size:14px;margin-top:6px">Churn risk <strong style="color:#cf222e">${esc(formatScore(c.score))}</strong>${esc(previousText(c))}; ` +
-    `value ${esc(formatMoney(c.value, input.baseCurrency))}, ${esc(formatMoney(c.priority, input.baseCurrency))} at risk</div>` +
+    `value ${esc(formatMoney(c.value, input.baseCurrency))}, ${esc(formatMoney(c.valueAtRisk, input.baseCurrency))} at risk</div>` +
     (reasons.length ? `<ul style="margin:6px 0 0;padding-left:18px;font-size:14px">${reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>` : "") +
     (link ? `<div style="margin-top:6px"><a href="${esc(link)}" style="color:#0969da">Open in CRM</a></div>` : "") +
     `</div>`
@@ -43,7 +43,7 @@ function customerText(c: ScoredCustomer, input: AlertInput): string[] {
   const link = crmLink(input.segment.crmLinkTemplate ?? input.crmLinkTemplate, c.customerId);
   return [
     `${displayName(c)}${c.name ? ` (${c.customerId})` : ""}${c.email ? ` <${c.email}>` : ""}`,
-    `  Churn risk ${formatScore(c.score)}${previousText(c)}; value ${formatMoney(c.value, input.baseCurrency)}, ${formatMoney(c.priority, input.baseCurrency)} at risk`,
+    `  Churn risk ${formatScore(c.score)}${previousText(c)}; value ${formatMoney(c.value, input.baseCurrency)}, ${formatMoney(c.valueAtRisk, input.baseCurrency)} at risk`,
     ...reasonSentences(c.reasons).map((r) => `  - ${r}`),
     ...(link ? [`  ${link}`] : []),
   ];
@@ -77,7 +77,7 @@ export function renderAlert(customer: ScoredCustomer, input: AlertInput): Render
 /** Several customers in one message, used when individual alerts would exceed the hourly limit. */
 export function renderAlertSummary(customers: readonly ScoredCustomer[], input: AlertInput): RenderedAlert {
   const ranked = rankCustomers(customers);
-  const total = ranked.reduce((s, c) => s + c.priority, 0);
+  const total = ranked.reduce((s, c) => s + c.valueAtRisk, 0);
   const subject = `High churn risk: ${ranked.length} more customers in ${input.segment.name}, ${formatMoney(total, input.baseCurrency)} at risk`;
   const intro =
     `${ranked.length} customers' churn risk just became high. They are grouped in one message because ` +

@@ -67,7 +67,7 @@ export function renderDigest(input: DigestInput): RenderedDigest {
   const maxRows = input.maxRows ?? segment.maxRows ?? 25;
   const top = ranked.slice(0, maxRows);
   const template = segment.crmLinkTemplate ?? input.crmLinkTemplate ?? null;
-  const valueAtRisk = ranked.reduce((s, c) => s + c.priority, 0);
+  const valueAtRisk = ranked.reduce((s, c) => s + c.valueAtRisk, 0);
   const count = ranked.length;
 
   const subject =
@@ -90,8 +90,8 @@ export function renderDigest(input: DigestInput): RenderedDigest {
     CSV_HEADER,
     ranked.map((c, i) => [
       i + 1, c.customerId, c.name ?? "", c.email ?? "", Math.round(c.score * 1000) / 10, c.riskLevel,
-      c.previousScore === null ? null : Math.round(c.previousScore * 1000) / 10,
-      round2(c.value), round2(c.priority), reasonSentences(c.reasons, 10).join(" "), segment.action, crmLink(template, c.customerId) ?? "",
+      c.lastSeenScore === null ? null : Math.round(c.lastSeenScore * 1000) / 10,
+      round2(c.value), round2(c.valueAtRisk), reasonSentences(c.reasons, 10).join(" "), segment.action, crmLink(template, c.customerId) ?? "",
     ]),
   );
 
@@ -114,9 +114,9 @@ function round2(v: number): number {
 interface Parts { summary: string; cooldownNote: string; rule: string; template: string | null }
 
 function scoreTrend(c: ScoredCustomer): string {
-  if (c.previousScore === null) return "new in this list";
-  const d = Math.round(c.score * 100) - Math.round(c.previousScore * 100);
-  return d === 0 ? `unchanged since ${formatScore(c.previousScore)}` : `${d > 0 ? "up" : "down"} from ${formatScore(c.previousScore)}`;
+  if (c.lastSeenScore === null) return "new in this list";
+  const d = Math.round(c.score * 100) - Math.round(c.lastSeenScore * 100);
+  return d === 0 ? `unchanged since ${formatScore(c.lastSeenScore)}` : `${d > 0 ? "up" : "down"} from ${formatScore(c.lastSeenScore)}`;
 }
 
 function kpiRowsHtml(kpis: readonly KpiChange[], cur: string): string {
@@ -152,7 +152,7 @@ function renderHtml(input: DigestInput, top: readonly ScoredCustomer[], p: Parts
         `<td style="${TD}">${who}</td>` +
         `<td style="${TD};white-space:nowrap"><span style="font-weight:600;color:${level}">${esc(formatScore(c.score))}</span> ` +
         `<span style="font-size:12px;color:${level}">${esc(c.riskLevel)}</span><div style="font-size:12px;color:#57606a">${esc(scoreTrend(c))}</div></td>` +
-        `<td style="${TD};text-align:right;white-space:nowrap">${esc(formatMoney(c.value, cur))}<div style="font-size:12px;color:#57606a">${esc(formatMoney(c.priority, cur))} at risk</div></td>` +
+        `<td style="${TD};text-align:right;white-space:nowrap">${esc(formatMoney(c.value, cur))}<div style="font-size:12px;color:#57606a">${esc(formatMoney(c.valueAtRisk, cur))} at risk</div></td>` +
         `<td style="${TD}">${reasons.length ? `<ul style="margin:0;padding-left:18px">${reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>` : '<span style="color:#57606a">no single dominant reason</span>'}</td>` +
         `<td style="${TD};white-space:nowrap">${link ? `<a href="${esc(link)}" style="color:#0969da">Open in CRM</a>` : ""}</td>` +
         `</tr>`
@@ -208,7 +208,7 @@ function renderText(input: DigestInput, top: readonly ScoredCustomer[], p: Parts
     lines.push(
       "",
       `${i + 1}. ${displayName(c)}${c.name ? ` (${c.customerId})` : ""}${c.email ? ` <${c.email}>` : ""}`,
-      `   Churn risk ${formatScore(c.score)} (${c.riskLevel}, ${scoreTrend(c)}); value ${formatMoney(c.value, cur)}, ${formatMoney(c.priority, cur)} at risk`,
+      `   Churn risk ${formatScore(c.score)} (${c.riskLevel}, ${scoreTrend(c)}); value ${formatMoney(c.value, cur)}, ${formatMoney(c.valueAtRisk, cur)} at risk`,
       ...reasonSentences(c.reasons).map((r) => `   - ${r}`),
     );
     const link = crmLink(p.template, c.customerId);

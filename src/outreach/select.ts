@@ -54,7 +54,7 @@ interface CandidateRow {
   risk_level: string;
   reasons: unknown;
   value: number;
-  priority: number;
+  value_at_risk: number;
   scored_at: Date;
   state: CustomerState | null;
   listed_at: Date | null;
@@ -92,10 +92,10 @@ function toCandidate(r: CandidateRow, now: Date): Candidate {
     email: typeof profile?.email === "string" ? profile.email : null,
     score: r.score,
     riskLevel: r.risk_level,
-    previousScore: r.listed_score,
+    lastSeenScore: r.listed_score,
     reasons: parseReasons(r.reasons),
     value: r.value,
-    priority: r.priority,
+    valueAtRisk: r.value_at_risk,
     features: featuresOf(r.state, now),
     scoredAt: r.scored_at,
     listing: r.listed_at === null ? null : { listedAt: r.listed_at, listedScore: r.listed_score!, listedLevel: r.listed_level! },
@@ -103,7 +103,7 @@ function toCandidate(r: CandidateRow, now: Date): Candidate {
 }
 
 const CANDIDATES_SQL = `
-select s.customer_id, s.score, s.risk_level, s.reasons, s.value, s.priority, s.scored_at,
+select s.customer_id, s.score, s.risk_level, s.reasons, s.value, s.value_at_risk, s.scored_at,
        c.state, l.listed_at, l.listed_score, l.listed_level
   from customer_score s
   left join customer_state c on c.customer_id = s.customer_id
@@ -133,7 +133,7 @@ export async function selectForDigest(db: Queryable, segment: Segment, now: Date
   return { customers, inCooldown: all.length - customers.length };
 }
 
-/** Current rows for given customers (alerts), previousScore left to the caller. */
+/** Current rows for given customers (alerts), lastSeenScore left to the caller. */
 export async function loadCandidates(db: Queryable, customerIds: readonly string[], now: Date): Promise<Candidate[]> {
   if (customerIds.length === 0) return [];
   // Segment "" joins no listing: alerts do not use the digest cooldown.

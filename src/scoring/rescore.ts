@@ -51,7 +51,7 @@ interface Row {
 }
 
 /** The stored score of a customer, read under a row lock in the scoring transaction. */
-interface Previous {
+interface StoredScore {
   score: number | null;
   risk_level: string | null;
   model_version: string | null;
@@ -60,7 +60,7 @@ interface Previous {
   scored_at: Date | null;
 }
 
-const NO_PREVIOUS: Previous = { score: null, risk_level: null, model_version: null, published_score: null, published_risk_level: null, scored_at: null };
+const NO_STORED_SCORE: StoredScore = { score: null, risk_level: null, model_version: null, published_score: null, published_risk_level: null, scored_at: null };
 
 // event_count > 0 leaves out placeholder rows, and unlike a test on the json column it lets the
 // planner walk the primary key for each page.
@@ -69,7 +69,7 @@ const SELECT = `select s.customer_id, s.state from customer_state s where s.even
 export interface ScoredRow {
   score: CustomerScore;
   segments: string[];
-  previous: Previous;
+  stored: StoredScore;
 }
 
 /** Pure: scores a page of rows and decides what goes to history and to CRMs. */
@@ -82,7 +82,7 @@ export function scorePage(rows: readonly Row[], model: ServingModel, segments: r
       continue;
     }
     const score = scoreState(model, row.state, asOf);
-    scored.push({ score, segments: segmentsFor(score, segments), previous: NO_PREVIOUS });
+    scored.push({ score, segments: segmentsFor(score, segments), stored: NO_STORED_SCORE });
   }
   return { scored, cancelled };
 }
@@ -95,11 +95,11 @@ function toEvent(r: ScoredRow, scoredAt: string, horizonDays: number, state: Cus
     riskLevel: r.score.riskLevel,
     segment: r.segments[0] ?? null,
     segments: r.segments,
-    previousScore: r.previous.published_score,
-    previousRiskLevel: (r.previous.published_risk_level as RiskScoreEvent["previousRiskLevel"]) ?? null,
+    previousScore: r.stored.published_score,
+    previousRiskLevel: (r.stored.published_risk_level as RiskScoreEvent["previousRiskLevel"]) ?? null,
     reasons: r.score.reasons,
     value: r.score.value,
-    valueAtRisk: r.score.priority,
+    valueAtRisk: r.score.valueAtRisk,
     horizonDays,
     modelVersion: r.score.modelVersion,
     scoredAt,
@@ -114,27 +114,27 @@ function toEvent(r: ScoredRow, scoredAt: string, horizonDays: number, state: Cus
 async function storeScores(client: pg.PoolClient, page: readonly ScoredRow[], published: ReadonlySet<string>, scoredAt: string): Promise<number> {
   const rows = page.map((r) => ({
     i: r.score.customerId, s: r.score.score, l: r.score.riskLevel, r: r.score.reasons, v: r.score.value,
-    p: r.score.priority, g: r.segments, m: r.score.modelVersion, b: published.has(r.score.customerId),
+    p: r.score.valueAtRisk, g: r.segments, m: r.score.modelVersion, b: published.has(r.score.customerId),
   }));
   // What CRMs were last told (published_*) is written in the same statement as the score; the
   // events themselves go out before this transaction commits (see processPage).
   await client.query(
-    `insert into customer_score (customer_id, score, risk_level, reasons, value, priority, segments, model_version, scored_at,
+    `insert into customer_score (customer_id, score, risk_level, reasons, value, value_at_risk, segments, model_version, scored_at,
                                  published_score, published_risk_level, published_at)
      select x.i, x.s, x.l, x.r, x.v, x.p, x.g, x.m, $2,
             case when x.b then x.s end, case when x.b then x.l end, case when x.b then $2::timestamptz end
        from json_to_recordset($1::json)
          as x(i text, s float8, l text, r jsonb, v float8, p float8, g text[], m text, b boolean)
      on conflict (customer_id) do update set score = excluded.score, risk_level = excluded.risk_level,
-       reasons = excluded.reasons, value = excluded.value, priority = excluded.priority,
+       reasons = excluded.reasons, value = excluded.value, value_at_risk = excluded.value_at_risk,
        segments = excluded.segments, model_version = excluded.model_version, scored_at = excluded.scored_at,
        published_score = coalesce(excluded.published_score, customer_score.published_score),
        published_risk_level = coalesce(excluded.published_risk_level, customer_score.published_risk_level),
        published_at = coalesce(excluded.published_at, customer_score.published_at)`,
     [JSON.stringify(rows), scoredAt],
   );
-  const moved = page.filter((r) => r.previous.score === null || r.previous.risk_level !== r.score.riskLevel ||
-    r.previous.model_version !== r.score.modelVersion || Math.abs(r.previous.score - r.score.score) >= HISTORY_MIN_MOVE);
+  const moved = page.filter((r) => r.stored.score === null || r.stored.risk_level !== r.score.riskLevel ||
+    r.stored.model_version !== r.score.modelVersion || Math.abs(r.stored.score - r.score.score) >= HISTORY_MIN_MOVE);
   if (moved.length > 0) {
     await client.query(
       `insert into score_history (customer_id, score, risk_level, model_version, scored_at)
@@ -150,16 +150,16 @@ async function storeScores(client: pg.PoolClient, page: readonly ScoredRow[], pu
  * per-batch one and the hourly job) decide what to publish one after the other. Customers whose
  * stored score is newer than this run's are dropped: a stale run must not move a score backwards.
  */
-async function lockPrevious(client: pg.PoolClient, scored: ScoredRow[], asOf: Date): Promise<ScoredRow[]> {
-  const { rows } = await client.query<Previous & { customer_id: string }>(
+async function lockStoredScores(client: pg.PoolClient, scored: ScoredRow[], asOf: Date): Promise<ScoredRow[]> {
+  const { rows } = await client.query<StoredScore & { customer_id: string }>(
     `select customer_id, score, risk_level, model_version, published_score, published_risk_level, scored_at
        from customer_score where customer_id = any($1::text[]) order by customer_id for update`,
     [scored.map((r) => r.score.customerId).sort()],
   );
-  const previous = new Map(rows.map((r) => [r.customer_id, r]));
+  const storedById = new Map(rows.map((r) => [r.customer_id, r]));
   return scored
-    .map((r) => ({ ...r, previous: previous.get(r.score.customerId) ?? NO_PREVIOUS }))
-    .filter((r) => r.previous.scored_at === null || r.previous.scored_at.getTime() <= asOf.getTime());
+    .map((r) => ({ ...r, stored: storedById.get(r.score.customerId) ?? NO_STORED_SCORE }))
+    .filter((r) => r.stored.scored_at === null || r.stored.scored_at.getTime() <= asOf.getTime());
 }
 
 async function processPage(deps: RescoreDeps, rows: Row[], asOf: Date, stats: RescoreStats): Promise<void> {
@@ -171,18 +171,18 @@ async function processPage(deps: RescoreDeps, rows: Row[], asOf: Date, stats: Re
     // A cancelled customer has left: drop the score so digests stop listing them.
     if (page.cancelled.length > 0) await client.query("delete from customer_score where customer_id = any($1::text[])", [page.cancelled]);
     if (page.scored.length === 0) return { scored: 0, published: 0, moved: 0 };
-    const scored = await lockPrevious(client, page.scored, asOf);
+    const scored = await lockStoredScores(client, page.scored, asOf);
     const news = deps.publisher
       ? scored.filter((r) => shouldPublish(
-          r.previous.published_score === null ? null : { score: r.previous.published_score, riskLevel: r.previous.published_risk_level ?? "" },
+          r.stored.published_score === null ? null : { score: r.stored.published_score, riskLevel: r.stored.published_risk_level ?? "" },
           r.score, deps.publishRule))
       : [];
     const moved = await storeScores(client, scored, new Set(news.map((r) => r.score.customerId)), scoredAt);
     if (deps.alerts) {
       // In the scoring transaction, so a crash cannot lose a crossing into high risk.
       const changes = scored
-        .filter((r) => crossedIntoHigh(r.previous.risk_level, r.score.riskLevel))
-        .map((r) => ({ customerId: r.score.customerId, previousLevel: r.previous.risk_level, previousScore: r.previous.score }));
+        .filter((r) => crossedIntoHigh(r.stored.risk_level, r.score.riskLevel))
+        .map((r) => ({ customerId: r.score.customerId, levelBefore: r.stored.risk_level, scoreBefore: r.stored.score }));
       if (changes.length > 0) {
         await enqueueAlerts(client, { segments: deps.segments, changes, now: asOf, logger: deps.logger, ...deps.alerts });
       }

@@ -29,7 +29,7 @@ export interface CustomerScore {
   riskLevel: RiskLevel;
   reasons: Reason[];
   value: number;
-  priority: number;
+  valueAtRisk: number;
   features: Record<FeatureName, number>;
   modelVersion: string;
 }
@@ -50,7 +50,7 @@ export function scoreState(model: ServingModel, state: CustomerState, asOf: numb
     riskLevel: riskLevel(score, model.artifact.thresholds),
     reasons: explain(c.contributions, features, themesOf(model)),
     value,
-    priority: valueAtRisk(value, score),
+    valueAtRisk: valueAtRisk(value, score),
     features,
     modelVersion: model.artifact.modelVersion,
   };

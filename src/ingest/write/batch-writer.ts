@@ -5,14 +5,14 @@
  * crash after it double-counts nothing: the redelivered messages sit below the stored offset.
  *
  * One multi-row statement per table (unnest of arrays): per-row statements cap ingest near
- * 500 events/s (DESIGN.md).
+ * 500 events/s (docs/architecture.md).
  */
 import type pg from "pg";
-import type { ChurnEvent } from "../../events/schema.js";
-import { applyEvent, emptyState, type CustomerState } from "../../features/index.js";
+import type { CustomerState } from "../../features/index.js";
 import type { ValidEvent, Reject } from "../prepare.js";
 import { inTransaction } from "../../store/tx.js";
-import type { CachedState, StateCache } from "./state-cache.js";
+import type { StateCache } from "./state-cache.js";
+import { applyToStates } from "./apply.js";
 
 export interface PartitionRef {
   groupId: string;
@@ -34,15 +34,6 @@ export interface BatchOutcome {
   skippedByOffset: number;
   customers: string[];
   deadLettered: number;
-}
-
-/** Next offset stored for each partition of a topic in a consumer group. */
-export async function readStoredOffsets(pool: pg.Pool, groupId: string, topic: string): Promise<Map<number, number>> {
-  const { rows } = await pool.query<{ partition: number; next_offset: number }>(
-    "select partition, next_offset from consumer_offset where group_id = $1 and topic = $2",
-    [groupId, topic],
-  );
-  return new Map(rows.map((r) => [r.partition, Number(r.next_offset)]));
 }
 
 /**
@@ -77,21 +68,19 @@ async function insertRawEvents(client: pg.PoolClient, ref: PartitionRef, events:
   return new Set(inserted.map((r) => r.event_id));
 }
 
-type StoredState = CachedState;
-
-type StateRow = { customer_id: string; state: CustomerState | null; event_count: number; last_event_at: Date };
+type StateRow = { customer_id: string; state: CustomerState | null; event_count: number };
 
 /**
  * Locks the customers' rows and returns their current states. The state column (the bulk of the
  * row, and a JSON parse per customer) is only read for customers the cache does not hold at the
  * row's current event_count.
  */
-const SELECT_FOR_UPDATE = `select s.customer_id, s.event_count, s.last_event_at,
+const SELECT_FOR_UPDATE = `select s.customer_id, s.event_count,
        case when c.n is distinct from s.event_count then s.state end as state
   from customer_state s left join unnest($1::text[], $2::int[]) as c(id, n) on c.id = s.customer_id
  where s.customer_id = any($1::text[]) order by s.customer_id for update of s`;
 
-async function selectForUpdate(client: pg.PoolClient, ids: string[], cache: StateCache | null, into: Map<string, StoredState>): Promise<Set<string>> {
+async function selectForUpdate(client: pg.PoolClient, ids: string[], cache: StateCache | null, into: Map<string, CustomerState>): Promise<Set<string>> {
   // The entries are taken before the query: a concurrent commit may evict them from the cache
   // meanwhile, and a state must never silently fall back to empty.
   const entries = ids.map((id) => cache?.peek(id));
@@ -100,7 +89,7 @@ async function selectForUpdate(client: pg.PoolClient, ids: string[], cache: Stat
   for (const r of rows) {
     if (r.event_count === 0) continue; // a placeholder: no events committed yet
     if (r.state !== null) {
-      into.set(r.customer_id, { state: r.state, eventCount: r.event_count, lastEventAt: r.last_event_at.getTime() });
+      into.set(r.customer_id, r.state);
       if (cache) cache.misses++;
       continue;
     }
@@ -114,8 +103,8 @@ async function selectForUpdate(client: pg.PoolClient, ids: string[], cache: Stat
   return new Set(rows.map((r) => r.customer_id));
 }
 
-async function lockStates(client: pg.PoolClient, customerIds: string[], cache: StateCache | null): Promise<Map<string, StoredState>> {
-  const out = new Map<string, StoredState>();
+async function lockStates(client: pg.PoolClient, customerIds: string[], cache: StateCache | null): Promise<Map<string, CustomerState>> {
+  const out = new Map<string, CustomerState>();
   if (customerIds.length === 0) return out;
   // Sorted ids take locks in one global order, so concurrent batches cannot deadlock.
   const ids = [...customerIds].sort();
@@ -139,8 +128,10 @@ async function lockStates(client: pg.PoolClient, customerIds: string[], cache: S
   return out;
 }
 
-async function upsertStatesAndOffset(client: pg.PoolClient, ref: PartitionRef, states: Map<string, StoredState>, nextOffset: number): Promise<void> {
-  const rows = [...states].map(([id, s]) => ({ i: id, s: s.state, l: new Date(s.lastEventAt).toISOString(), n: s.eventCount }));
+async function upsertStatesAndOffset(client: pg.PoolClient, ref: PartitionRef, states: Map<string, CustomerState>, nextOffset: number): Promise<void> {
+  // event_count and last_event_at repeat the state's own fields as columns: the cache check and
+  // retention queries read them without parsing the state.
+  const rows = [...states].map(([id, s]) => ({ i: id, s, l: new Date(s.lastEventAt ?? 0).toISOString(), n: s.eventCount }));
   // Both writes in one statement (a data-modifying CTE) to save a round trip per batch.
   await client.query(
     `with upserted as (
@@ -166,21 +157,8 @@ async function insertDeadLetters(client: pg.PoolClient, ref: PartitionRef, rejec
   );
 }
 
-/** Applies events in offset order to the customers' stored states (pure part of the write). */
-export function applyToStates(states: Map<string, StoredState>, events: readonly ChurnEvent[]): void {
-  for (const event of events) {
-    const t = Date.parse(event.occurredAt);
-    const current = states.get(event.customerId) ?? { state: emptyState(event.customerId), eventCount: 0, lastEventAt: t };
-    states.set(event.customerId, {
-      state: applyEvent(current.state, event),
-      eventCount: current.eventCount + 1,
-      lastEventAt: Math.max(current.lastEventAt, t),
-    });
-  }
-}
-
 export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchWrite, cache: StateCache | null = null): Promise<BatchOutcome> {
-  let written: Map<string, StoredState> | null = null;
+  let written: Map<string, CustomerState> | null = null;
   const outcome = await inTransaction(pool, async (client) => {
     const stored = await lockOffset(client, ref);
     const fresh = stored === null ? batch.events : batch.events.filter((e) => e.offset >= stored);

@@ -7,25 +7,19 @@
  */
 import type { CustomerState } from "../../features/index.js";
 
-export interface CachedState {
-  state: CustomerState;
-  eventCount: number;
-  lastEventAt: number;
-}
-
 export class StateCache {
-  private readonly entries = new Map<string, CachedState>();
+  private readonly entries = new Map<string, CustomerState>();
   hits = 0;
   misses = 0;
 
   constructor(private readonly maxEntries = 200_000) {}
 
-  peek(customerId: string): CachedState | undefined {
+  peek(customerId: string): CustomerState | undefined {
     return this.entries.get(customerId);
   }
 
   /** Stores states that have been COMMITTED; never call before the transaction commits. */
-  putAll(states: ReadonlyMap<string, CachedState>): void {
+  putAll(states: ReadonlyMap<string, CustomerState>): void {
     for (const [id, s] of states) {
       this.entries.delete(id);
       this.entries.set(id, s);

@@ -1,0 +1,16 @@
+/** Opens the worker's database: the pool, then pending migrations (under an advisory lock). */
+import type { Logger } from "../log.js";
+import { openDb, type Db } from "./db.js";
+import { migrate } from "./migrate.js";
+
+export async function openDatabase(url: string, logger: Logger): Promise<{ db: Db; applied: string[] }> {
+  const db = openDb(url);
+  try {
+    const result = await migrate(db.pool);
+    if (result.applied.length) logger.info({ applied: result.applied }, "database migrations applied");
+    return { db, applied: result.applied };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
