@@ -41,4 +41,18 @@ describe("toDeadLetter", () => {
     });
     expect(String(d.headers[DLQ_HEADERS.reason])).toMatch(/not valid JSON/);
   });
+
+  it("puts only safe text in the reason header, whoever wrote the reason", () => {
+    // A reason from elsewhere (e.g. a database error while a failing batch is narrowed down).
+    const reject = { message: { offset: 1, key: Buffer.from("c\u0000x"), value: Buffer.from("{}") }, code: "invalid" as const, reason: "bad\u0000 value\r\nforged: line" };
+    const d = toDeadLetter(reject, "purchases", 0, new Date());
+    expect(d.headers[DLQ_HEADERS.reason]).toBe("bad value forged: line");
+    expect(d.key?.toString()).toBe("c\u0000x"); // the original bytes stay untouched for replay
+  });
+
+  it("dead-letters a message whose key holds U+0000 without copying the key", () => {
+    const b = prepareBatch([msg(3, purchase("a"), "c1\u0000"), msg(4, purchase("b"))], null, opts);
+    expect(b.valid.map((v) => v.event.eventId)).toEqual(["b"]);
+    expect(b.rejects[0]).toMatchObject({ code: "unsafe_text", reason: "the message key contains U+0000 (NUL), which Postgres cannot store" });
+  });
 });

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import cron from "node-cron";
+import type { ParseOptions } from "../events/parse.js";
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -58,6 +59,53 @@ const brokers = z.string().transform((raw, ctx) => {
   return list;
 });
 
+/**
+ * Variables whose value must never appear in an error (or anywhere it could reach a log): a
+ * malformed URL still usually holds the real password, only mistyped. Errors name the variable and
+ * what is expected instead. CRM_LINK_TEMPLATE is here because links often carry an access token.
+ */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(["DATABASE_URL", "SMTP_URL", "KAFKA_SASL_PASSWORD", "CRM_LINK_TEMPLATE"]);
+
+/** A URL with one of the schemes that the WHATWG parser (which pg and nodemailer use) accepts. */
+const serviceUrl = (schemes: RegExp, expected: string) =>
+  z.string().refine((v) => {
+    if (!schemes.test(v)) return false;
+    try {
+      new URL(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, expected);
+
+/** "1d", "12h", "90m", "30s", "500ms" or "0", at most `maxMs`; the result is in milliseconds. */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const duration = (maxMs: number, expected: string) =>
+  z.string().transform((raw, ctx) => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw.trim());
+    const ms = m ? Number(m[1]) * (UNIT_MS[m[2] ?? ""] ?? (Number(m[1]) === 0 ? 0 : NaN)) : NaN;
+    if (!Number.isFinite(ms) || ms < 0 || ms > maxMs) {
+      ctx.addIssue({ code: "custom", message: expected });
+      return z.NEVER;
+    }
+    return Math.round(ms);
+  });
+
+/** A date (UTC midnight) or an instant with offset, from 1900 to 2100; the result is ISO (Z). */
+const instantFloor = z.string().transform((raw, ctx) => {
+  const v = raw.trim();
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(v)
+    ? Date.parse(`${v}T00:00:00Z`)
+    : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) ? Date.parse(v) : NaN;
+  // Date.parse rolls 2001-02-30 over to March; a floor that is not the date written is a typo.
+  const calendarOk = Number.isFinite(ms) && (v.length !== 10 || new Date(ms).toISOString().startsWith(v));
+  if (!calendarOk || !(ms >= Date.UTC(1900, 0, 1) && ms <= Date.UTC(2100, 0, 1))) {
+    ctx.addIssue({ code: "custom", message: "a date such as 2000-01-01 or an instant such as 2000-01-01T00:00:00Z, from 1900 to 2100" });
+    return z.NEVER;
+  }
+  return new Date(ms).toISOString();
+});
+
 const cronExpr = z.string().refine((v) => cron.validate(v), "a cron expression such as \"0 * * * *\" (minute hour day month weekday)");
 const timeZone = z.string().refine((tz) => {
   try {
@@ -69,7 +117,7 @@ const timeZone = z.string().refine((tz) => {
 }, "an IANA time zone such as Europe/Berlin or UTC");
 
 const envSchema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgresql:// connection URL").optional(),
+  DATABASE_URL: serviceUrl(/^postgres(ql)?:\/\//, "a postgresql:// connection URL (special characters in the password %-encoded)").optional(),
   EMBEDDED_PG_DIR: z.string().min(1).default("./data/postgres"),
   EMBEDDED_PG_PORT: intFrom(1, 65535).default(54329),
   KAFKA_BROKERS: brokers.default("embedded"),
@@ -80,13 +128,19 @@ const envSchema = z.object({
   KAFKA_SSL: bool.default(false),
   KAFKA_SASL_MECHANISM: z.enum(["plain", "scram-sha-256", "scram-sha-512"], { error: "plain, scram-sha-256 or scram-sha-512" }).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
-  KAFKA_SASL_PASSWORD: z.string().optional(),
+  // A trailing newline from `$(cat secret)` or a mounted file is the usual mistake.
+  KAFKA_SASL_PASSWORD: z.string().regex(/^[^\p{Cc}]+$/u, "a password without control characters (such as a trailing newline)").optional(),
   TOPIC_PURCHASES: topicName.default("purchases"),
   TOPIC_SUPPORT: topicName.default("support"),
   TOPIC_DLQ: topicName.default("churn.dlq"),
   MAX_EVENT_BYTES: intFrom(256, 10_000_000).default(65_536),
   BASE_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "an ISO-4217 code such as EUR").default("EUR"),
   CURRENCY_RATES: rates.default({}),
+  MAX_AMOUNT: z.coerce.number({ error: "a number above 0, at most 1000000000000" })
+    .gt(0, "a number above 0, at most 1000000000000").max(1e12, "a number above 0, at most 1000000000000").default(1_000_000),
+  MAX_QUANTITY: intFrom(1, 1_000_000_000).default(1_000_000),
+  EVENT_MAX_FUTURE_SKEW: duration(365 * 86_400_000, "a duration such as 1d, 12h, 90m, 30s or 0, at most 365d").default(86_400_000),
+  EVENT_MIN_OCCURRED_AT: instantFloor.default("2000-01-01T00:00:00.000Z"),
   TOPIC_RISK_SCORES: topicName.default("churn.risk-scores"),
   MODEL_DIR: z.string().min(1).default("./models"),
   MODEL_POLL_MS: intFrom(200, 3_600_000).default(2_000),
@@ -98,7 +152,7 @@ const envSchema = z.object({
   DIGEST_CRON: cronExpr.default("0 7 * * *"),
   DIGEST_TIMEZONE: timeZone.default("UTC"),
   SEGMENTS_FILE: z.string().min(1).optional(),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, "an smtp:// or smtps:// URL").optional(),
+  SMTP_URL: serviceUrl(/^smtps?:\/\//, "an smtp:// or smtps:// URL (special characters in the password %-encoded)").optional(),
   OUTBOX_DIR: z.string().min(1).default("./outbox"),
   MAIL_FROM: z.string().min(3).default("churnwatch <churnwatch@localhost>"),
   OUTREACH_COOLDOWN_DAYS: intFrom(0, 365).default(7),
@@ -140,7 +194,18 @@ export interface Config {
     kpiActiveWindowDays: number;
     drainSeconds: number;
   };
-  ingest: { maxEventBytes: number; baseCurrency: string; rates: Record<string, number> };
+  ingest: {
+    maxEventBytes: number;
+    baseCurrency: string;
+    rates: Record<string, number>;
+    /** MAX_AMOUNT, in the event's own currency. */
+    maxAmount: number;
+    maxQuantity: number;
+    /** EVENT_MAX_FUTURE_SKEW in milliseconds. */
+    maxFutureSkewMs: number;
+    /** EVENT_MIN_OCCURRED_AT as an ISO instant. */
+    minOccurredAt: string;
+  };
   logLevel: Env["LOG_LEVEL"];
   httpPort: number;
 }
@@ -154,7 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const name = String(i.path[0] ?? "(environment)");
-        return `${name}: expected ${i.message}; got ${JSON.stringify(env[name] ?? null)}`;
+        return `${name}: expected ${i.message}; ${describeValue(name, env[name])}`;
       }),
     );
   }
@@ -202,8 +267,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       kpiActiveWindowDays: e.KPI_ACTIVE_WINDOW_DAYS,
       drainSeconds: e.OUTBOX_DRAIN_SECONDS,
     },
-    ingest: { maxEventBytes: e.MAX_EVENT_BYTES, baseCurrency: e.BASE_CURRENCY, rates: e.CURRENCY_RATES },
+    ingest: {
+      maxEventBytes: e.MAX_EVENT_BYTES,
+      baseCurrency: e.BASE_CURRENCY,
+      rates: e.CURRENCY_RATES,
+      maxAmount: e.MAX_AMOUNT,
+      maxQuantity: e.MAX_QUANTITY,
+      maxFutureSkewMs: e.EVENT_MAX_FUTURE_SKEW,
+      minOccurredAt: e.EVENT_MIN_OCCURRED_AT,
+    },
     logLevel: e.LOG_LEVEL,
     httpPort: e.HTTP_PORT,
+  };
+}
+
+/** "got ..." for an error: the value for ordinary variables (quoted, escaped, capped), never for secrets. */
+function describeValue(name: string, value: string | undefined): string {
+  if (SECRET_VARIABLES.has(name)) return "the value is not shown because it may hold a secret";
+  const shown = JSON.stringify(value ?? null);
+  return `got ${shown.length > 120 ? `${shown.slice(0, 117)}...` : shown}`;
+}
+
+/**
+ * The parser's options from the configuration: what ingest, replay and dataset building pass to
+ * parseEvent, so that every path into the store applies the same contract limits.
+ */
+export function parseOptionsFrom(ingest: Config["ingest"], now?: () => Date): ParseOptions {
+  return {
+    maxBytes: ingest.maxEventBytes,
+    baseCurrency: ingest.baseCurrency,
+    rates: ingest.rates,
+    limits: { maxAmount: ingest.maxAmount, maxQuantity: ingest.maxQuantity, minInstant: ingest.minOccurredAt },
+    maxFutureSkewMs: ingest.maxFutureSkewMs,
+    ...(now ? { now } : {}),
   };
 }

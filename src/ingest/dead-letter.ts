@@ -1,7 +1,9 @@
 /**
  * Dead-letter messages keep the original bytes and key and add headers that say why and where
- * from, so an operator can fix and replay them without guessing.
+ * from, so an operator can fix and replay them without guessing. The reason names fields and
+ * rules, never input text (see events/reason.ts).
  */
+import { safeReason } from "../events/reason.js";
 import type { Reject } from "./prepare.js";
 
 export const DLQ_HEADERS = {
@@ -27,7 +29,9 @@ export function toDeadLetter(reject: Reject, topic: string, partition: number, n
     value: reject.message.value,
     headers: {
       ...original,
-      [DLQ_HEADERS.reason]: reject.reason,
+      // Parser reasons are already safe; this also covers reasons made elsewhere (a database error
+      // when a failing batch is narrowed down), which may hold control characters or run long.
+      [DLQ_HEADERS.reason]: safeReason(reject.reason),
       [DLQ_HEADERS.code]: reject.code,
       [DLQ_HEADERS.topic]: topic,
       [DLQ_HEADERS.partition]: String(partition),
