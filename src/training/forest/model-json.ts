@@ -11,7 +11,9 @@
  * One addition: split nodes carry `classDistribution` (weighted class fractions of the training
  * samples that reached the node). ml-cart stores class fractions on leaves only, and Saabas
  * contributions need them at every node. ml-cart's loader ignores the field (it must not be
- * called `distribution`: that marks a leaf).
+ * called `distribution`: that marks a leaf). Every node, leaves included, also carries `cover`:
+ * the weighted sample total its class fractions come from (bootstrap count x class weight), which
+ * path-dependent TreeSHAP needs to average over the branches a row does not take.
  */
 import type { FlatTree } from './tree.js';
 
@@ -44,6 +46,8 @@ export interface CartSplitNodeJson extends CartNodeOptionFields {
   numberSamples: number;
   /** Added by churnwatch's trainer (ignored by ml-cart): weighted class fractions at this node. */
   classDistribution?: number[];
+  /** Added by churnwatch's trainer (ignored by ml-cart): weighted samples in the node. */
+  cover?: number;
   left: CartNodeJson;
   right: CartNodeJson;
   distribution?: undefined;
@@ -54,6 +58,8 @@ export interface CartLeafJson extends CartNodeOptionFields {
   distribution: number[][];
   /** ml-cart leaves sometimes keep a rejected split's gain (or null); ignored on load. */
   gain?: number | null;
+  /** Added by churnwatch's trainer (ignored by ml-cart): weighted samples in the leaf. */
+  cover?: number;
 }
 
 export type CartNodeJson = CartSplitNodeJson | CartLeafJson;
@@ -110,8 +116,9 @@ export function flatTreeToCartJson(
     const f = tree.feature[id]!;
     if (f < 0) {
       const distribution = [fractions(id)];
+      const cover = tree.cover[id]!;
       built[id] = compact
-        ? { distribution }
+        ? { distribution, cover }
         : {
             kind: 'classifier',
             gainFunction: o.gainFunction,
@@ -120,6 +127,7 @@ export function flatTreeToCartJson(
             maxDepth: o.maxDepth,
             gainThreshold: o.gainThreshold,
             distribution,
+            cover,
           };
       continue;
     }
@@ -128,10 +136,11 @@ export function flatTreeToCartJson(
     const gain = tree.gain[id]!;
     const numberSamples = tree.numberSamples[id]!;
     const classDistribution = fractions(id);
+    const cover = tree.cover[id]!;
     const left = built[tree.left[id]!]!;
     const right = built[tree.right[id]!]!;
     built[id] = compact
-      ? { splitValue, splitColumn, gain, numberSamples, classDistribution, left, right }
+      ? { splitValue, splitColumn, gain, numberSamples, classDistribution, cover, left, right }
       : {
           kind: 'classifier',
           gainFunction: o.gainFunction,
@@ -144,6 +153,7 @@ export function flatTreeToCartJson(
           gain,
           numberSamples,
           classDistribution,
+          cover,
           left,
           right,
         };
