@@ -100,6 +100,8 @@ interface PreparedTree {
   readonly delta: Float64Array;
   /** 1 when the subtree has a leaf with delta != 0 (only those contribute to phi). */
   readonly live: Uint8Array;
+  /** 1 at splits whose feature an ancestor tests too (only there can UNWIND be needed). */
+  readonly repeated: Uint8Array;
   readonly expectedValue: number;
   readonly depth: number;
   /** 1 + the largest feature index tested. */
@@ -115,6 +117,7 @@ function prepareTree(tree: ShapTree, scale: number): PreparedTree {
   }
   const share = new Float64Array(m);
   share[0] = 1;
+  const hasParent = new Uint8Array(m);
   let nFeatures = 0;
   let baselineCount = 0;
   let baseline = 0;
@@ -135,7 +138,11 @@ function prepareTree(tree: ShapTree, scale: number): PreparedTree {
     const l = left[i]!;
     const r = right[i]!;
     // Children after parents makes the bottom-up passes below single reverse sweeps and rules out cycles.
-    if (!(l > i && l < m && r > i && r < m && l !== r)) throw new RangeError(`split ${i} has children ${l}, ${r}: need distinct nodes after it`);
+    if (!(l > i && l < m && r > i && r < m && l !== r) || hasParent[l] === 1 || hasParent[r] === 1) {
+      throw new RangeError(`split ${i} has children ${l}, ${r}: need two nodes after it that no other split has`);
+    }
+    hasParent[l] = 1;
+    hasParent[r] = 1;
     const cl = cover[l]!;
     const cr = cover[r]!;
     if (!(cl >= 0 && cr >= 0 && cl + cr > 0 && Number.isFinite(cl + cr))) {
@@ -164,6 +171,23 @@ function prepareTree(tree: ShapTree, scale: number): PreparedTree {
       depthBelow[i] = 1 + Math.max(depthBelow[l]!, depthBelow[r]!);
     }
   }
+  // Depth-first with a per-feature count of the splits on the current path; entries >= m mark
+  // the way back up from node (entry - m).
+  const repeated = new Uint8Array(m);
+  const onPath = new Int32Array(nFeatures);
+  const stack = [0];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    if (e >= m) {
+      onPath[feature[e - m]!]!--;
+      continue;
+    }
+    const f = feature[e]!;
+    if (f < 0) continue;
+    repeated[e] = onPath[f]! > 0 ? 1 : 0;
+    onPath[f]!++;
+    stack.push(e + m, right[e]!, left[e]!);
+  }
   return {
     feature,
     threshold,
@@ -173,6 +197,7 @@ function prepareTree(tree: ShapTree, scale: number): PreparedTree {
     share,
     delta,
     live,
+    repeated,
     expectedValue: expected[0]!,
     depth: depthBelow[0]!,
     nFeatures,
@@ -220,6 +245,7 @@ export class TreeShapExplainer {
   private share: Float64Array = new Float64Array(0);
   private delta: Float64Array = new Float64Array(0);
   private live: Uint8Array = new Uint8Array(0);
+  private repeated: Uint8Array = new Uint8Array(0);
 
   constructor(trees: readonly ShapTree[]) {
     if (trees.length === 0) throw new RangeError('forest has no trees');
@@ -273,6 +299,7 @@ export class TreeShapExplainer {
         this.share = t.share;
         this.delta = t.delta;
         this.live = t.live;
+        this.repeated = t.repeated;
         if (t.live[0] === 1) this.recurse(0, 0, 0, 0, 0, 1, 1, -1);
         let node = 0;
         while (t.feature[node]! >= 0) node = row[t.feature[node]!]! < t.threshold[node]! ? t.left[node]! : t.right[node]!;
@@ -346,7 +373,7 @@ export class TreeShapExplainer {
     let inOne = 1;
     let last = u;
     const ef = this.elemFeature;
-    for (let k = 1; k <= u; k++) {
+    for (let k = this.repeated[node] === 1 ? 1 : u + 1; k <= u; k++) {
       if (ef[elems + k] === f) {
         inZero = this.elemZero[elems + k]!;
         inOne = this.elemOne[elems + k]!;
