@@ -3,6 +3,7 @@
  * (--kafka), from NDJSON in the event contract or from a CSV export plus a column mapping. See
  * src/training/history/replay.ts for why the store path goes through the worker's writeBatch.
  */
+import { parseOptionsFrom } from "../src/config/config.js";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { Partitioners } from "kafkajs";
@@ -98,7 +99,7 @@ runCli(cli, async () => {
   const progress = createProgress("replaying", { enabled: !(v.quiet ?? false), unit: "rows" });
   try {
     const summary = await replay(items, sink, {
-      parse: { maxBytes: config.ingest.maxEventBytes, baseCurrency: config.ingest.baseCurrency, rates: config.ingest.rates },
+      parse: parseOptionsFrom(config.ingest),
       batchSize,
       dryRun: v["dry-run"] ?? false,
       onInvalid: (line, reason) => {

@@ -4,7 +4,7 @@
  * rescoring, digests) with the outbox sender, and the operator HTTP endpoints. main.ts, the demo
  * and the tests all start the worker through here, so they exercise the same wiring.
  */
-import type { Config } from "./config/config.js";
+import { parseOptionsFrom, type Config } from "./config/config.js";
 import { createLogger, type Logger } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
 import { startOpsServer, type OpsServer } from "./http/server.js";
@@ -120,7 +120,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     partitionsConsumedConcurrently: config.kafka.partitionsConcurrency,
     topics: [config.kafka.topics.purchases, config.kafka.topics.support],
     dlqTopic: config.kafka.topics.dlq,
-    parse: { maxBytes: config.ingest.maxEventBytes, baseCurrency: config.ingest.baseCurrency, rates: config.ingest.rates },
+    parse: parseOptionsFrom(config.ingest),
     afterDbCommit: async (ref, outcome) => {
       // Off during bulk backfills (SCORE_AFTER_BATCH=false): the scheduled rescoring covers everyone.
       if (config.scoring.afterBatch) scoring.enqueue(outcome.customers);

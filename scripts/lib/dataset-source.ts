@@ -2,6 +2,7 @@
  * Shared by build-dataset and train --from-db: the cutoff flags and building the dataset from
  * Postgres or an NDJSON file, with a progress bar.
  */
+import { parseOptionsFrom } from "../../src/config/config.js";
 import { existsSync } from "node:fs";
 import {
   DEFAULT_ACTIVE_DAYS,
@@ -64,7 +65,7 @@ export async function buildDatasetFromFlags(values: DatasetFlags, opts: { quiet?
     const config = scriptConfig(values["database-url"]);
     const events = await readNdjsonEvents(
       file,
-      { maxBytes: config.ingest.maxEventBytes, baseCurrency: config.ingest.baseCurrency, rates: config.ingest.rates },
+      parseOptionsFrom(config.ingest),
       (e) => problems.push(`${file}:${e.line}: ${e.reason}`),
     );
     const progress = createProgress("building rows", { enabled: !opts.quiet, unit: "events" });
@@ -82,7 +83,7 @@ export async function buildDatasetFromFlags(values: DatasetFlags, opts: { quiet?
       built = await buildDatasetFromDb(db.pool, req, (done, total) => {
         progress.setTotal(total);
         progress.update(done);
-      });
+      }, { limits: parseOptionsFrom(config.ingest).limits ?? {} });
       progress.finish();
       if (built.invalid > 0) problems.push(`${built.invalid} raw_event payload(s) failed the event contract and were skipped`);
     } finally {

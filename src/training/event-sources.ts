@@ -5,7 +5,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import type pg from "pg";
-import { churnEvent, type ChurnEvent } from "../events/schema.js";
+import { buildEventSchemas, DEFAULT_LIMITS, type ChurnEvent, type ContractLimits } from "../events/schema.js";
 import { parseEvent, type ParseOptions } from "../events/parse.js";
 import { DatasetBuilder, planCutoffs, type CutoffPlan, type CutoffPlanInput, type Dataset, type DatasetOptions } from "./dataset.js";
 
@@ -36,9 +36,11 @@ export async function rawEventBounds(pool: pg.Pool): Promise<SourceBounds> {
  */
 export async function* rawEventsByCustomer(
   pool: pg.Pool,
-  opts: { pageSize?: number; onInvalid?: (eventId: string, reason: string) => void } = {},
+  opts: { pageSize?: number; limits?: Partial<ContractLimits>; onInvalid?: (eventId: string, reason: string) => void } = {},
 ): AsyncGenerator<{ customerId: string; events: ChurnEvent[] }> {
   const pageSize = opts.pageSize ?? 5000;
+  // The deployment's own limits (MAX_AMOUNT...), so rows ingest accepted are not skipped here.
+  const { churnEvent } = buildEventSchemas({ ...DEFAULT_LIMITS, ...opts.limits });
   const client = await pool.connect();
   let open = false;
   try {
@@ -107,13 +109,17 @@ export async function buildDatasetFromDb(
   pool: pg.Pool,
   req: BuildRequest,
   onProgress?: ProgressFn,
-  opts: { pageSize?: number } = {},
+  opts: { pageSize?: number; limits?: Partial<ContractLimits> } = {},
 ): Promise<BuiltDataset> {
   const bounds = await rawEventBounds(pool);
   const { plan, options } = planOrThrow(req, bounds);
   const builder = new DatasetBuilder(options);
   let invalid = 0;
-  const stream = rawEventsByCustomer(pool, { onInvalid: () => invalid++, ...(opts.pageSize ? { pageSize: opts.pageSize } : {}) });
+  const stream = rawEventsByCustomer(pool, {
+    onInvalid: () => invalid++,
+    ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
+  });
   for await (const { customerId, events } of stream) {
     builder.addCustomer(customerId, events);
     onProgress?.(builder.events, bounds.events);

@@ -13,7 +13,9 @@
  * One addition: split nodes carry `classDistribution` (weighted class fractions of the training
  * samples that reached the node). ml-cart stores class fractions on leaves only, and Saabas
  * contributions need them at every node. ml-cart's loader ignores the field (it must not be
- * called `distribution`: that marks a leaf).
+ * called `distribution`: that marks a leaf). Every node, leaves included, also carries `cover`:
+ * the weighted sample total its class fractions come from (bootstrap count x class weight), which
+ * path-dependent TreeSHAP needs to average over the branches a row does not take.
  */
 
 /** ml-cart DecisionTreeClassifier options, as stored per estimator and repeated on every node. */
@@ -45,6 +47,8 @@ export interface CartSplitNodeJson extends CartNodeOptionFields {
   numberSamples: number;
   /** Added by churnwatch's trainer (ignored by ml-cart): weighted class fractions at this node. */
   classDistribution?: number[];
+  /** Added by churnwatch's trainer (ignored by ml-cart): weighted samples in the node. */
+  cover?: number;
   left: CartNodeJson;
   right: CartNodeJson;
   distribution?: undefined;
@@ -55,6 +59,8 @@ export interface CartLeafJson extends CartNodeOptionFields {
   distribution: number[][];
   /** ml-cart leaves sometimes keep a rejected split's gain (or null); ignored on load. */
   gain?: number | null;
+  /** Added by churnwatch's trainer (ignored by ml-cart): weighted samples in the leaf. */
+  cover?: number;
 }
 
 export type CartNodeJson = CartSplitNodeJson | CartLeafJson;

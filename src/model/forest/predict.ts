@@ -24,6 +24,8 @@ export interface CompiledTree {
   readonly value: Float64Array;
   /** Class voted by each leaf (first argmax, like ml-cart's maxRowIndex); -1 at split nodes. */
   readonly vote: Int32Array;
+  /** Weighted training samples per node (the JSON's `cover`); NaN where the JSON has none. */
+  readonly cover: Float64Array;
 }
 
 export interface CompiledForest {
@@ -33,6 +35,8 @@ export interface CompiledForest {
   readonly nInputs: number;
   /** True when every split node carries classDistribution (needed for contributions). */
   readonly hasNodeDistributions: boolean;
+  /** True when every node, leaves included, carries `cover` (needed for TreeSHAP). */
+  readonly hasCover: boolean;
 }
 
 export type ForestModel = RandomForestClassifierJson | CompiledForest;
@@ -81,6 +85,7 @@ function compile(model: RandomForestClassifierJson): CompiledForest {
   }
 
   let hasNodeDistributions = true;
+  let hasCover = true;
   const trees = estimators.map((est, t) => {
     const columns = indexes[t]!;
     const nodes: CartNodeJson[] = [];
@@ -95,8 +100,11 @@ function compile(model: RandomForestClassifierJson): CompiledForest {
       right: new Int32Array(m).fill(-1),
       value: new Float64Array(m * nClasses).fill(Number.NaN),
       vote: new Int32Array(m).fill(-1),
+      cover: new Float64Array(m).fill(Number.NaN),
     };
     nodes.forEach((n, i) => {
+      if (typeof n.cover === 'number') tree.cover[i] = n.cover;
+      else hasCover = false;
       if (isLeaf(n)) {
         tree.feature[i] = -1;
         const d = n.distribution[0]!;
@@ -120,7 +128,7 @@ function compile(model: RandomForestClassifierJson): CompiledForest {
     });
     return tree;
   });
-  return { trees, nClasses, nInputs, hasNodeDistributions };
+  return { trees, nClasses, nInputs, hasNodeDistributions, hasCover };
 }
 
 /** Index of the leaf a row reaches (ml-cart's rule: left when x < threshold, so NaN goes right). */

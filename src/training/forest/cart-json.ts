@@ -24,8 +24,9 @@ export function flatTreeToCartJson(
     const f = tree.feature[id]!;
     if (f < 0) {
       const distribution = [fractions(id)];
+      const cover = tree.cover[id]!;
       built[id] = compact
-        ? { distribution }
+        ? { distribution, cover }
         : {
             kind: 'classifier',
             gainFunction: o.gainFunction,
@@ -34,6 +35,7 @@ export function flatTreeToCartJson(
             maxDepth: o.maxDepth,
             gainThreshold: o.gainThreshold,
             distribution,
+            cover,
           };
       continue;
     }
@@ -42,10 +44,11 @@ export function flatTreeToCartJson(
     const gain = tree.gain[id]!;
     const numberSamples = tree.numberSamples[id]!;
     const classDistribution = fractions(id);
+    const cover = tree.cover[id]!;
     const left = built[tree.left[id]!]!;
     const right = built[tree.right[id]!]!;
     built[id] = compact
-      ? { splitValue, splitColumn, gain, numberSamples, classDistribution, left, right }
+      ? { splitValue, splitColumn, gain, numberSamples, classDistribution, cover, left, right }
       : {
           kind: 'classifier',
           gainFunction: o.gainFunction,
@@ -58,6 +61,7 @@ export function flatTreeToCartJson(
           gain,
           numberSamples,
           classDistribution,
+          cover,
           left,
           right,
         };

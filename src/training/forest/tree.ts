@@ -71,6 +71,11 @@ export interface FlatTree {
   readonly numberSamples: Float64Array;
   /** Weighted class fractions of each node: value[node * nClasses + k]. */
   readonly value: Float64Array;
+  /**
+   * Weighted samples in the node (bootstrap count x class weight): the total `value` is a fraction
+   * of, scikit-learn's weighted_n_node_samples. TreeSHAP weighs unseen branches by it.
+   */
+  readonly cover: Float64Array;
   /** Weighted impurity decrease per original feature (unnormalised MDI of this tree). */
   readonly importance: Float64Array;
 }
@@ -303,6 +308,7 @@ export function buildTree(
   const nNodes = feature.length;
   const value = new Float64Array(nNodes * K);
   const numberSamples = new Float64Array(nNodes);
+  const cover = new Float64Array(nNodes);
   for (let id = 0; id < nNodes; id++) {
     let W = 0;
     let C = 0;
@@ -311,6 +317,7 @@ export function buildTree(
       W += classCounts[id * K + k]! * classWeight[k]!;
     }
     numberSamples[id] = C;
+    cover[id] = W;
     for (let k = 0; k < K; k++) value[id * K + k] = W > 0 ? (classCounts[id * K + k]! * classWeight[k]!) / W : 0;
   }
   return {
@@ -323,6 +330,7 @@ export function buildTree(
     gain: Float64Array.from(gain),
     numberSamples,
     value,
+    cover,
     importance,
   };
 }
@@ -337,6 +345,7 @@ export function flatTreeBuffers(tree: FlatTree): ArrayBuffer[] {
     tree.gain,
     tree.numberSamples,
     tree.value,
+    tree.cover,
     tree.importance,
   ].map((a) => a.buffer as ArrayBuffer);
 }
