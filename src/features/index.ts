@@ -31,3 +31,12 @@ export {
   type FeatureName,
 } from "./names.js";
 export { featureRecord, featureVector, MISSING, npsCategory } from "./vector.js";
+export {
+  DEFAULT_LIFECYCLE_RULE,
+  isScored,
+  LIFECYCLE_STAGES,
+  lifecycleAt,
+  SCORED_STAGES,
+  type Lifecycle,
+  type LifecycleRule,
+} from "./lifecycle.js";
