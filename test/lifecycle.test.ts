@@ -17,7 +17,7 @@ describe("lifecycleAt", () => {
     expect(lifecycleAt(fold(profile(0)), T0 + DAY_MS, rule)).toBe("prospect");
     const s = fold(profile(0), purchase(1));
     expect(lifecycleAt(s, T0 + 10 * DAY_MS, rule)).toBe("new");
-    expect(lifecycleAt(s, T0 + 91 * DAY_MS, rule)).toBe("active");
+    expect(lifecycleAt(s, T0 + 92 * DAY_MS, rule)).toBe("active");
   });
 
   it("lapsed when the last purchase is more than activeDays old, back on the next purchase", () => {
