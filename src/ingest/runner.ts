@@ -102,9 +102,10 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     stats.deadLettered += outcome.deadLettered;
     stats.customersTouched += outcome.customers.length;
     stats.batches++;
-    opts.metrics.eventsIngested.inc({ topic: batch.topic }, outcome.applied);
+    opts.metrics.messagesReceived.inc({ topic: batch.topic }, batch.messages.length);
+    opts.metrics.eventsApplied.inc({ topic: batch.topic }, outcome.applied);
     opts.metrics.eventsDuplicate.inc({ topic: batch.topic }, outcome.duplicates + prepared.duplicatesInBatch);
-    opts.metrics.batchSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    opts.metrics.batchDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     log.debug({ topic: batch.topic, partition: batch.partition, messages: batch.messages.length, ...outcome, customers: outcome.customers.length }, "batch committed");
   }
 
