@@ -10,7 +10,8 @@
 import type pg from "pg";
 import type { CustomerState } from "../../features/index.js";
 import type { ValidEvent, Reject } from "../prepare.js";
-import { inTransaction } from "../../store/tx.js";
+import { inTransactionOr, Rollback } from "../../store/tx.js";
+import { safeReason } from "../../events/reason.js";
 import type { StateCache } from "./state-cache.js";
 import { applyToStates } from "./apply.js";
 
@@ -147,19 +148,53 @@ async function upsertStatesAndOffset(client: pg.PoolClient, ref: PartitionRef, s
   );
 }
 
+/** Original headers as { name: [base64 values] } (header values are bytes; JSON holds text). */
+export function encodeHeaders(headers: Reject["message"]["headers"]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, v] of Object.entries(headers ?? {})) {
+    if (v === undefined) continue;
+    out[name] = (Array.isArray(v) ? v : [v]).map((x) => Buffer.from(x).toString("base64"));
+  }
+  return out;
+}
+
+/**
+ * Dead letters are written in the batch transaction with the original bytes; the relay publishes
+ * them after commit (ingest/dead-letter-relay.ts), so a retried batch never sends them twice.
+ */
 async function insertDeadLetters(client: pg.PoolClient, ref: PartitionRef, rejects: readonly Reject[]): Promise<void> {
   if (rejects.length === 0) return;
   await client.query(
-    `insert into dead_letter (source_topic, source_partition, source_offset, code, reason)
-     select $4, $5, r.off, r.code, r.reason from unnest($1::bigint[], $2::text[], $3::text[]) as r(off, code, reason)
+    `insert into dead_letter (source_topic, source_partition, source_offset, code, reason, message_key, message_value, message_headers)
+     select $7, $8, r.off, r.code, r.reason, r.k, r.v, r.h
+       from unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::jsonb[]) as r(off, code, reason, k, v, h)
      on conflict do nothing`,
-    [rejects.map((r) => r.message.offset), rejects.map((r) => r.code), rejects.map((r) => r.reason), ref.topic, ref.partition],
+    [
+      rejects.map((r) => r.message.offset),
+      rejects.map((r) => r.code),
+      rejects.map((r) => safeReason(r.reason)),
+      rejects.map((r) => r.message.key),
+      rejects.map((r) => r.message.value),
+      rejects.map((r) => JSON.stringify(encodeHeaders(r.message.headers))),
+      ref.topic,
+      ref.partition,
+    ],
   );
 }
 
-export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchWrite, cache: StateCache | null = null): Promise<BatchOutcome> {
+/**
+ * Writes the batch in one transaction. With `dryRun` the transaction is rolled back at the end:
+ * ingest uses it to find which message of a failing batch the database refuses.
+ */
+export async function writeBatch(
+  pool: pg.Pool,
+  ref: PartitionRef,
+  batch: BatchWrite,
+  cache: StateCache | null = null,
+  opts: { dryRun?: boolean } = {},
+): Promise<BatchOutcome> {
   let written: Map<string, CustomerState> | null = null;
-  const outcome = await inTransaction(pool, async (client) => {
+  const outcome = await inTransactionOr(pool, async (client) => {
     const stored = await lockOffset(client, ref);
     const fresh = stored === null ? batch.events : batch.events.filter((e) => e.offset >= stored);
     const rejects = stored === null ? batch.rejects : batch.rejects.filter((r) => r.message.offset >= stored);
@@ -172,13 +207,18 @@ export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchW
     written = states;
     await insertDeadLetters(client, ref, rejects);
     await upsertStatesAndOffset(client, ref, states, Math.max(batch.nextOffset, stored ?? 0));
-    return {
+    const result: BatchOutcome = {
       applied: newEvents.length,
       duplicates: fresh.length - newEvents.length,
       skippedByOffset,
       customers,
       deadLettered: rejects.length,
     };
+    if (opts.dryRun) {
+      written = null;
+      throw new Rollback(result);
+    }
+    return result;
   });
   // Only committed states may enter the cache.
   if (cache && written) cache.putAll(written);
