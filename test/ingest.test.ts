@@ -13,6 +13,7 @@ import { eventMessages, produce, readTopic, testKafka, waitFor } from "./support
 import { testConfig, testEnv, testTopics, type TestTopics } from "./support/worker.js";
 import type { LocalBroker } from "../scripts/kafka-broker/broker.js";
 import { testModelDir } from "./support/model.js";
+import { count, expectedTotals, storedTotals } from "./support/exactly-once.js";
 import { migrate } from "../src/store/migrate.js";
 
 let pgServer: TestPostgres;
@@ -46,28 +47,6 @@ async function scenario() {
 
 const route = (topics: TestTopics) => (e: ChurnEvent) => topicFor(e, topics);
 
-async function count(pool: pg.Pool, sql: string, params: unknown[] = []): Promise<number> {
-  const { rows } = await pool.query(sql, params);
-  return Number(Object.values(rows[0] ?? { n: 0 })[0]);
-}
-
-/** Per-customer purchase counts and spend (cents), computed from what was produced. */
-function expectedTotals(events: readonly ChurnEvent[], usdRate = 0.9): Map<string, { count: number; cents: number }> {
-  const out = new Map<string, { count: number; cents: number }>();
-  for (const e of events) {
-    if (e.type !== "purchase") continue;
-    const t = out.get(e.customerId) ?? { count: 0, cents: 0 };
-    const amount = e.currency === "USD" ? Math.round(e.amount * usdRate * 100) / 100 : e.amount;
-    out.set(e.customerId, { count: t.count + 1, cents: t.cents + Math.round(amount * 100) });
-  }
-  return out;
-}
-
-async function storedTotals(pool: pg.Pool): Promise<Map<string, { count: number; cents: number }>> {
-  const { rows } = await pool.query<{ customer_id: string; state: CustomerState }>("select customer_id, state from customer_state");
-  return new Map(rows.filter((r) => r.state.purchases.count > 0)
-    .map((r) => [r.customer_id, { count: r.state.purchases.count, cents: r.state.purchases.spendCents }]));
-}
 
 describe("ingest against the local broker and embedded Postgres", () => {
   it("applies a realistic stream: every valid event once, totals per customer equal what was produced", async () => {

@@ -43,6 +43,24 @@ export interface HandledBatch {
   unstorable: Reject[];
 }
 
+/** Lock conflicts between concurrent batches: the same write succeeds when run again. */
+function isConflict(err: unknown): boolean {
+  const state = sqlState(err);
+  return state === "40001" || state === "40P01" || state === "55P03";
+}
+
+/** Runs `fn` again at once (with a little jitter) when it lost a lock conflict; other errors pass. */
+async function retryConflicts<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isConflict(err) || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * i));
+    }
+  }
+}
+
 /** Errors about the data itself: retrying the same rows cannot succeed. */
 function isDataError(err: unknown): boolean {
   const state = sqlState(err);
@@ -53,7 +71,7 @@ function isDataError(err: unknown): boolean {
 
 export async function handleBatch(deps: BatchDeps, ref: PartitionRef, batch: FetchedBatch, storedOffset: number | null): Promise<HandledBatch> {
   const prepared = prepareBatch(batch.messages, storedOffset, deps.parse);
-  const write = (w: BatchWrite, dryRun = false) => writeBatch(deps.pool, ref, w, dryRun ? null : deps.stateCache, { dryRun });
+  const write = (w: BatchWrite, dryRun = false) => retryConflicts(() => writeBatch(deps.pool, ref, w, dryRun ? null : deps.stateCache, { dryRun }));
   const whole: BatchWrite = { events: prepared.valid, rejects: prepared.rejects, nextOffset: prepared.nextOffset };
   try {
     return { ref, prepared, outcome: await write(whole), unstorable: [] };
