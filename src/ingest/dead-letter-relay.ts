@@ -87,6 +87,9 @@ export class DeadLetterRelay {
       );
       if (rows.length === 0) return sent;
       rows.sort((a, b) => a.id - b.id);
+      const ids = rows.map((r) => r.id);
+      // A failed send gives the rows back at once rather than when the lease runs out.
+      const release = () => this.opts.pool.query("update dead_letter set claimed_until = null where id = any($1::bigint[]) and sent_at is null", [ids]).catch(() => undefined);
       await this.opts.producer.send({
         topic: this.opts.topic,
         acks: -1,
@@ -101,8 +104,11 @@ export class DeadLetterRelay {
             r.source_partition,
             r.created_at,
           )),
+      }).catch(async (err: unknown) => {
+        await release();
+        throw err;
       });
-      await this.opts.pool.query("update dead_letter set sent_at = now(), claimed_until = null where id = any($1::bigint[])", [rows.map((r) => r.id)]);
+      await this.opts.pool.query("update dead_letter set sent_at = now(), claimed_until = null where id = any($1::bigint[])", [ids]);
       for (const r of rows) this.opts.metrics.eventsDeadLettered.inc({ topic: r.source_topic, code: r.code });
       sent += rows.length;
       if (this.stopped) return sent;
