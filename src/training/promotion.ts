@@ -126,5 +126,5 @@ export function decidePromotion(input: PromotionInput): PromotionDecision {
     return orForce(ok, `${versus} ${ok ? `The gain exceeds the required margin of ${input.minGain}.` : `The gain does not exceed the required margin of ${input.minGain} (--min-gain).`}`, extra);
   }
   const ok = g.interval[0] > 0;
-  return orForce(ok, `${versus} ${ok ? "The new model is better by more than noise." : "The gain is within the noise (the interval includes 0 or less)."}`, extra);
+  return orForce(ok, `${versus} ${ok ? "The new model is better by more than noise." : "The gain is within the noise: its 95% interval does not lie above 0."}`, extra);
 }

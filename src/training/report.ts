@@ -110,7 +110,7 @@ function bandTable(bands: BandOutcome[]): string {
     .reverse()
     .map((b) => {
       const ci = b.churnRateInterval ? `${pct(b.churnRateInterval[0])}–${pct(b.churnRateInterval[1])}` : "–";
-      const range = b.level === "high" ? `≥ ${num(b.from, 2)}` : b.level === "low" ? `< ${num(b.to, 2)}` : `${num(b.from, 2)} – ${num(b.to, 2)}`;
+      const range = b.level === "high" ? `≥ ${num(b.from, 2)}` : b.level === "low" ? `&lt; ${num(b.to, 2)}` : `${num(b.from, 2)} – ${num(b.to, 2)}`;
       return `<tr><th>${b.level}</th><td>${range}</td><td>${b.rows.toLocaleString("en")}</td><td>${pct(b.share)}</td><td>${pct(b.churnRate)}</td><td>${ci}</td></tr>`;
     })
     .join("");
@@ -250,7 +250,7 @@ svg .tick{font-size:10px;fill:#555}svg .axis{font-size:11px;fill:#333}svg .legen
 ${input.notes?.length ? `<ul class="notes">${input.notes.map((n) => `<li>${e(n)}</li>`).join("")}</ul>` : ""}
 
 <h2>${input.kind === "training" ? "Test period" : "Evaluated rows"}: model vs baselines on the same rows, with 95% intervals</h2>
-<p class="sub">${t.rows.toLocaleString("en")} rows of ${t.customers.toLocaleString("en")} customers at ${t.cutoffs.length} cutoff(s) ${e(range(t.cutoffs))}, ${t.positives.toLocaleString("en")} churned.
+<p class="sub">${t.rows.toLocaleString("en")} rows of ${t.customers.toLocaleString("en")} customers at the cutoffs ${e(range(t.cutoffs))}, ${t.positives.toLocaleString("en")} churned.
 ${input.kind === "training" ? "This period was not used to grow the forest, choose its settings, fit its calibration or read its bands." : ""}
 Intervals: ${t.bootstrap.replicates.toLocaleString("en")} bootstrap replicates resampling <b>customers</b> (all rows of a drawn customer together), since one customer's rows at neighbouring cutoffs are not independent.</p>
 ${doubtBox(t)}
