@@ -14,7 +14,7 @@
 import { ARTIFACT_FORMAT, type Calibration, type ForestParams, type Hyperparameters, type MetricSet, type ModelArtifact, type TestMetrics } from "../model/artifact.js";
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from "../features/index.js";
 import { DEFAULT_RISK_BANDS, checkRiskBands, type RiskBands } from "../model/risk-levels.js";
-import { trainRandomForest } from "./forest/index.js";
+import { prebin, trainRandomForest } from "./forest/index.js";
 import { applyCalibration, chooseCalibration, crossFitCalibrate, type CalibrationMethod } from "./calibration.js";
 import { BASELINE_NAMES, baselineScorers, baselineScores } from "./baselines.js";
 import { bootstrapScorers, DEFAULT_BOOTSTRAP, MetricEngine, type BootstrapOptions, type Interval } from "./bootstrap.js";
@@ -142,6 +142,8 @@ export async function fitChurnModel(dataset: Dataset, opts: FitOptions): Promise
   }
   const xTrain = split.train.map((r) => r.features);
   const xVal = split.validation.map((r) => r.features);
+  // The search's candidates and the final forest grow on the same rows: bin them once.
+  const prebinned = prebin(xTrain);
 
   // 2. Hyperparameters: chosen on the validation period, never the test period.
   const fixed: ForestParams = {
@@ -157,7 +159,7 @@ export async function fitChurnModel(dataset: Dataset, opts: FitOptions): Promise
     const searchTrees = opts.searchTrees ?? DEFAULT_SEARCH_TREES;
     stage(`choosing hyperparameters: ${gridSize(grid)} candidates of ${searchTrees} trees on ${split.train.length.toLocaleString("en")} training rows, scored on ${split.validation.length.toLocaleString("en")} validation rows`);
     const result = await searchHyperparameters({
-      xTrain, yTrain, xValidation: xVal, yValidation: yVal, grid, trees: searchTrees, seed,
+      xTrain, yTrain, xValidation: xVal, yValidation: yVal, grid, trees: searchTrees, seed, prebinned,
       onCandidate: (done, total, p, auc) => stage(`  ${done}/${total} ${describeParams(p)}: validation ROC AUC ${auc.toFixed(4)}`),
     });
     hyperparameters = {
@@ -172,7 +174,7 @@ export async function fitChurnModel(dataset: Dataset, opts: FitOptions): Promise
 
   const forestStarted = performance.now();
   stage(`training ${trees} trees (${describeParams(chosen)}) on ${split.train.length.toLocaleString("en")} rows (${split.trainCutoffs.length} cutoffs)`);
-  const trained = await trainRandomForest(xTrain, yTrain, forestOptions(chosen, trees, seed, opts.nJobs));
+  const trained = await trainRandomForest(xTrain, yTrain, { ...forestOptions(chosen, trees, seed, opts.nJobs), prebinned });
   const forestSeconds = seconds(forestStarted);
   const forest = trained.model as unknown as ModelArtifact["forest"];
   const model = { featureNames: dataset.featureNames as string[], forest };

@@ -14,7 +14,7 @@
  * Selection uses ROC AUC (ranking) because calibration is fitted afterwards and is monotone.
  */
 import type { ForestParams } from "../model/artifact.js";
-import { trainRandomForest, type ForestTrainOptions } from "./forest/index.js";
+import { prebin, trainRandomForest, type ForestTrainOptions, type PreBinned } from "./forest/index.js";
 import type { RandomForestClassifierJson } from "../model/forest/index.js";
 import { predictProba } from "../model/forest/index.js";
 import { rocAuc } from "./metrics.js";
@@ -74,6 +74,8 @@ export interface SearchInput {
   seed: number;
   /** Threads per candidate fit (default 1, see below). */
   nJobs?: number;
+  /** xTrain binned once by `prebin` (made here when absent). */
+  prebinned?: PreBinned;
   onCandidate?: (done: number, total: number, p: ForestParams, validationRocAuc: number) => void;
 }
 
@@ -87,13 +89,15 @@ export async function searchHyperparameters(input: SearchInput): Promise<SearchR
   const started = performance.now();
   const candidates: SearchResult["candidates"] = [];
   const grid = gridCandidates(input.grid);
+  // Every candidate grows on the same rows: bin them once (about 0.7 s per fit saved on 27,000 rows).
+  const prebinned = input.prebinned ?? prebin(input.xTrain);
   for (const p of grid) {
     const t0 = performance.now();
     // The same seed for every candidate: differences come from the settings, not the bootstrap draws.
     // In the calling thread unless asked otherwise: a candidate is a small forest, and starting
     // worker threads under tsx costs more than they save (30 trees on 27,000 rows: 2.2-2.9 s in
     // thread, 7-10 s with two workers on a shared 2-core machine).
-    const trained = await trainRandomForest(input.xTrain, input.yTrain, forestOptions(p, input.trees, input.seed, input.nJobs ?? 1));
+    const trained = await trainRandomForest(input.xTrain, input.yTrain, { ...forestOptions(p, input.trees, input.seed, input.nJobs ?? 1), prebinned });
     const scores = predictProba(trained.model as unknown as RandomForestClassifierJson, input.xValidation);
     const validationRocAuc = rocAuc(input.yValidation, scores);
     candidates.push({ ...p, validationRocAuc, seconds: round2((performance.now() - t0) / 1000) });
