@@ -49,7 +49,7 @@ const cli = defineCli({
     "max-features": { type: "string", value: "F", description: "features tried per split: sqrt, log2, all or a fraction in (0, 1] (with the search: fixes that dimension)", defaultText: `grid ${DEFAULT_GRID.maxFeatures.join("/")}, or ${DEFAULT_FIT.maxFeatures}` },
     "class-weight": { type: "string", value: "W", description: "balanced or none (with the search: fixes that dimension)", defaultText: `grid balanced/none, or ${DEFAULT_FIT.classWeight}` },
     seed: { type: "string", value: "N", description: "random seed (same seed + data = same model)", defaultText: String(DEFAULT_FIT.seed) },
-    jobs: { type: "string", value: "N", description: "worker threads", defaultText: "all CPUs" },
+    jobs: { type: "string", value: "N", description: "worker threads for the final forest (grid candidates grow in the calling thread)", defaultText: "1 below 5 million row-trees, else all CPUs" },
     calibration: { type: "string", value: "METHOD", description: "isotonic, platt or auto (lower out-of-fold Brier on the validation period)", defaultText: "auto" },
     "risk-bands": { type: "string", value: "BANDS", description: "risk-level bands the report reads and the artifact records, e.g. medium=0.3,high=0.6", defaultText: `RISK_BANDS or ${formatRiskBands(DEFAULT_RISK_BANDS)}` },
     bootstrap: { type: "string", value: "N", description: "bootstrap replicates for the intervals and the promotion test", defaultText: String(DEFAULT_BOOTSTRAP.replicates) },
