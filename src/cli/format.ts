@@ -1,5 +1,5 @@
 /** Plain-text tables for the console: metrics of the model next to the baselines. */
-import type { MetricSet } from "../../src/model/artifact.js";
+import type { MetricSet } from "../model/artifact.js";
 
 const COLUMNS: [keyof MetricSet, string, (v: number) => string][] = [
   ["rows", "rows", (v) => v.toLocaleString("en")],
