@@ -67,7 +67,7 @@ export class Lifecycle {
   private readonly listeners: [string, (...args: any[]) => void][] = [];
 
   constructor(opts: LifecycleOptions) {
-    this.logger = opts.logger;
+    this.logger = opts.logger.child({ component: "lifecycle" });
     this.timeoutMs = opts.timeoutMs;
     this.exit = opts.exit ?? ((code) => process.exit(code));
   }
@@ -158,7 +158,7 @@ export class Lifecycle {
         this.current = c.name;
         try {
           await c.stop();
-          this.logger.debug({ component: "lifecycle", stopped: c.name }, "stopped component");
+          this.logger.debug({ stopped: c.name }, "stopped component");
         } catch (err) {
           this.logger.error({ err, stopping: c.name }, "failed to stop cleanly");
           if (exitCode === EXIT.ok) exitCode = EXIT.failure;

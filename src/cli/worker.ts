@@ -76,6 +76,7 @@ export function startFailed(life: Lifecycle, logger: Logger, prog: string, err: 
   if (err instanceof ShuttingDown) return;
   process.stderr.write(`${errorLine(prog, err)}\n`);
   const e = err instanceof Error ? err : new Error(String(err));
-  logger.fatal({ err: logger.isLevelEnabled("debug") ? e : { type: e.name, message: e.message } }, "start-up failed");
+  // pino's err serializer adds the stack; operators get it only when debugging.
+  logger.fatal(logger.isLevelEnabled("debug") ? { err: e } : { error: e.message, errorType: e.name }, "start-up failed");
   void life.shutdown("start-up failed", EXIT.failure);
 }

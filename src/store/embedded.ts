@@ -32,6 +32,8 @@ export interface EmbeddedPgOptions {
   /** Extra `postgres` flags, e.g. ["-c", "fsync=off"] for throw-away test clusters. */
   flags?: string[];
   log?: (line: string) => void;
+  /** What this module did besides starting the server (a stale lock removed, an orphan stopped). */
+  onNotice?: (message: string) => void;
   /**
    * The caller handles SIGINT/SIGTERM/SIGHUP and stops the server itself: remove the package's
    * handlers, which stop the server and call process.exit (process-wide, once removed).
@@ -91,7 +93,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
   if (fresh) {
     await server.initialise();
   } else {
-    await recoverStaleLock(dir, opts.log);
+    await recoverStaleLock(dir, opts.onNotice);
   }
   try {
     await server.start();
@@ -183,7 +185,7 @@ function ancestors(p: string): string[] {
  * process) is stopped first. A server that a live node process still owns is another run's: that
  * is an error with the pid, not something to kill.
  */
-export async function recoverStaleLock(dir: string, log?: (line: string) => void, waitMs = 15_000): Promise<"none" | "removed" | "stopped-orphan"> {
+export async function recoverStaleLock(dir: string, notice?: (message: string) => void, waitMs = 15_000): Promise<"none" | "removed" | "stopped-orphan"> {
   const file = path.join(dir, "postmaster.pid");
   let text: string;
   try {
@@ -195,7 +197,7 @@ export async function recoverStaleLock(dir: string, log?: (line: string) => void
   const ours = Number.isInteger(pid) && pid > 0 && isAlive(pid) && isPostmasterOf(pid, dir);
   if (!ours) {
     await rm(file, { force: true });
-    log?.(`removed a stale ${file} (process ${pid} is not running)\n`);
+    notice?.(`removed a stale ${file} (process ${pid} is not running)`);
     return "removed";
   }
   const parent = parentCommand(pid);
@@ -205,7 +207,7 @@ export async function recoverStaleLock(dir: string, log?: (line: string) => void
         ` or set EMBEDDED_PG_DIR and EMBEDDED_PG_PORT to use another folder`,
     );
   }
-  log?.(`stopping an orphaned PostgreSQL (pid ${pid}) left running on ${dir} by a run that was killed\n`);
+  notice?.(`stopping an orphaned PostgreSQL (pid ${pid}) left running on ${dir} by a run that was killed`);
   // SIGINT is PostgreSQL's "fast shutdown": running transactions are rolled back, data is safe.
   process.kill(pid, "SIGINT");
   const until = Date.now() + waitMs;
