@@ -194,10 +194,10 @@ export async function recoverStaleLock(dir: string, notice?: (message: string) =
     return "none";
   }
   const pid = Number(text.split("\n")[0]);
-  const ours = Number.isInteger(pid) && pid > 0 && isAlive(pid) && isPostmasterOf(pid, dir);
-  if (!ours) {
+  const alive = Number.isInteger(pid) && pid > 0 && isAlive(pid);
+  if (!alive || !isPostmasterOf(pid, dir)) {
     await rm(file, { force: true });
-    notice?.(`removed a stale ${file} (process ${pid} is not running)`);
+    notice?.(`removed a stale ${file} (process ${pid} ${alive ? "is not this folder's PostgreSQL" : "is not running"})`);
     return "removed";
   }
   const parent = parentCommand(pid);
