@@ -1,12 +1,13 @@
 /**
  * Shutdown through the real entry points, signalled mid-ingest: `npm start` (npm -> node
  * dist/main.js), `node dist/main.js` directly (what Docker and systemd run) and `npm run dev`
- * (embedded PostgreSQL). Each must log "stopping", leave the consumer group at once (no member
- * lingers until the session times out), exit 0 and leave no process behind; after a graceful stop
- * a fresh worker applies the rest exactly once.
+ * (embedded PostgreSQL), and the Docker entrypoint under tini. Each must log "stopping", leave the
+ * consumer group, exit 0 and leave no process behind; after a graceful stop a fresh worker applies
+ * the rest exactly once.
  */
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -182,10 +183,14 @@ describe("shutdown of the real entry points", () => {
     expect(existsSync(path.join(pgDir, "postmaster.pid"))).toBe(false);
   }, 240_000);
 
-  it("node dist/main.js: SIGTERM while idle exits 0 quickly; the ops endpoints answer until then", async () => {
+  // The image's entrypoint: tini -- node dist/cli/index.js worker (tini here is not PID 1, so -s
+  // makes it a subreaper as it would be; it forwards the signal either way).
+  const tini = spawnSync("tini", ["--version"]).status === 0;
+  it.runIf(tini)("tini -- node dist/cli/index.js worker (the image's entrypoint): SIGTERM to tini stops the idle worker, exit 0", async () => {
     const url = await pgServer.createDatabase("sd_idle");
     const port = await freePort();
-    const s = spawnEntry(process.execPath, ["dist/main.js"], workerEnv(url, "sd-idle", { TOPIC_PURCHASES: "sd.idle.p", TOPIC_SUPPORT: "sd.idle.s", HTTP_PORT: String(port), HTTP_HOST: "127.0.0.1" }));
+    const s = spawnEntry("tini", ["-s", "--", process.execPath, "dist/cli/index.js", "worker"],
+      workerEnv(url, "sd-idle", { TOPIC_PURCHASES: "sd.idle.p", TOPIC_SUPPORT: "sd.idle.s", HTTP_PORT: String(port), HTTP_HOST: "127.0.0.1" }));
     running.push(s);
     await broker.createTopic("sd.idle.p", 1);
     await broker.createTopic("sd.idle.s", 1);
