@@ -12,7 +12,7 @@ import { loadConfig } from "../src/config/config.js";
 import { runCommand } from "../src/cli/args.js";
 import { readHttpHost } from "../src/http/server.js";
 import { startFailed } from "../src/cli/worker.js";
-import { Lifecycle, readShutdownTimeout, type FatalHook } from "../src/lifecycle.js";
+import { Lifecycle, readShutdownTimeout } from "../src/lifecycle.js";
 import { createLogger } from "../src/log.js";
 import { startWorker, type WorkerOptions } from "../src/worker.js";
 import { startDevServices } from "./lib/dev-services.js";
@@ -26,7 +26,7 @@ async function main(): Promise<undefined> {
   const life = new Lifecycle({ logger, timeoutMs: readShutdownTimeout() }).installSignalHandlers();
   try {
     const services = await life.start("development services", () => startDevServices(config, logger, 6, true), (s) => s.stop());
-    const options: WorkerOptions & FatalHook = { logger, onFatal: (err) => life.fail("the worker cannot make progress", err) };
+    const options: WorkerOptions = { logger, onFatal: (err) => life.fail("the Kafka consumer crashed for good; stopping", err) };
     await life.start("worker", () => startWorker(services.config, options), (w) => w.stop());
     logger.info({ groupId: config.kafka.groupId, brokers: services.config.kafka.brokers, pid: process.pid }, "churnwatch worker running (development)");
   } catch (err) {

@@ -194,15 +194,6 @@ export function describeError(err: unknown, env: NodeJS.ProcessEnv = process.env
   return `${parts.join(": ")}${code && !parts[0]!.includes(code) ? ` (${code})` : ""} (LOG_LEVEL=debug shows the stack)`;
 }
 
-/**
- * What an entry point passes to startWorker so the worker can report that it cannot make progress
- * (the consumer crashed and kafkajs will not restart it): the process then stops and exits 1, and an
- * orchestrator restarts it. WorkerOptions takes it once src/worker.ts wires it.
- */
-export interface FatalHook {
-  onFatal?: (err: Error) => void;
-}
-
 /** The earlier one-call form: stop `stop` on SIGTERM/SIGINT/SIGHUP within SHUTDOWN_TIMEOUT_MS, then exit. */
 export function stopOnSignal(logger: Logger, stop: () => Promise<void>): Lifecycle {
   const life = new Lifecycle({ logger, timeoutMs: readShutdownTimeout() }).installSignalHandlers();

@@ -37,7 +37,7 @@ export const CHURNWATCH_METRICS = [
   "churnwatch_alerts_sent_total", "churnwatch_alerts_folded_total", "churnwatch_model_info",
   "churnwatch_model_reload_failures_total", "churnwatch_job_last_success_timestamp_seconds",
   "churnwatch_job_last_failure_timestamp_seconds", "churnwatch_job_duration_seconds", "churnwatch_db_pool_connections",
-  "churnwatch_consumer_up",
+  "churnwatch_consumer_up", "churnwatch_partitions_assigned", "churnwatch_state_cache_bytes",
 ];
 const HISTOGRAMS = ["churnwatch_ingest_batch_duration_seconds", "churnwatch_scoring_duration_seconds", "churnwatch_job_duration_seconds"];
 /** Series a PromQL expression may also use: Prometheus's own and prom-client's Node defaults. */

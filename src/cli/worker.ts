@@ -9,7 +9,7 @@
  */
 import { ConfigError, loadConfig, type Config } from "../config/config.js";
 import { readHttpHost } from "../http/server.js";
-import { EXIT, Lifecycle, readShutdownTimeout, ShuttingDown, type FatalHook } from "../lifecycle.js";
+import { EXIT, Lifecycle, readShutdownTimeout, ShuttingDown } from "../lifecycle.js";
 import { createLogger, type Logger } from "../log.js";
 import { startWorker, type WorkerOptions } from "../worker.js";
 import { defineCli, errorLine } from "./args.js";
@@ -52,10 +52,10 @@ export async function main(argv: string[], prog = "churnwatch worker"): Promise<
   const config = productionConfig();
   const logger = createLogger(config.logLevel);
   const life = new Lifecycle({ logger, timeoutMs: readShutdownTimeout() }).installSignalHandlers();
-  // Passed as a variable, not a literal: WorkerOptions takes onFatal once src/worker.ts wires it.
-  const options: WorkerOptions & FatalHook = {
+  const options: WorkerOptions = {
     logger,
-    onFatal: (err) => life.fail("the worker cannot make progress", err),
+    // The consumer crashed for good: stop everything and exit 1, so an orchestrator restarts us.
+    onFatal: (err) => life.fail("the Kafka consumer crashed for good; stopping", err),
   };
   try {
     await life.start("worker", () => startWorker(config, options), (worker) => worker.stop());

@@ -1,30 +1,84 @@
-/** Prometheus metrics, one registry per worker so tests can run several workers in a process. */
-import { Counter, Histogram, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+/**
+ * Every Prometheus metric the worker exports, defined once; stages record into them and http/
+ * only serves the registry. One registry per worker so tests can run several workers in a
+ * process. Names follow Prometheus conventions: base units in the name, `_total` only on counters.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export function createMetrics(withDefaults = true) {
   const registry = new Registry();
   if (withDefaults) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
   return {
     registry,
-    eventsIngested: new Counter({
-      name: "churnwatch_events_ingested_total", help: "Valid events applied to customer state",
-      labelNames: ["topic"], registers: [registry],
+
+    // ingest
+    consumerUp: new Gauge({ name: "churnwatch_consumer_up", help: "1 while the Kafka consumer is running and in its group, 0 after a crash", registers }),
+    partitionsAssigned: new Gauge({ name: "churnwatch_partitions_assigned", help: "Kafka partitions assigned to this worker", registers }),
+    consumerLag: new Gauge({
+      name: "churnwatch_consumer_lag_messages", help: "Messages in a partition after the offset stored in Postgres (high watermark - stored offset)",
+      labelNames: ["topic", "partition"], registers,
     }),
+    messagesReceived: new Counter({ name: "churnwatch_messages_received_total", help: "Kafka messages handed to ingest", labelNames: ["topic"], registers }),
+    eventsApplied: new Counter({ name: "churnwatch_events_applied_total", help: "Valid events applied to customer state", labelNames: ["topic"], registers }),
     eventsDuplicate: new Counter({
-      name: "churnwatch_events_duplicate_total", help: "Valid events ignored because their eventId was already stored",
-      labelNames: ["topic"], registers: [registry],
+      name: "churnwatch_events_duplicate_total", help: "Valid events ignored because their eventId was already stored", labelNames: ["topic"], registers,
     }),
     eventsDeadLettered: new Counter({
-      name: "churnwatch_events_dead_lettered_total", help: "Messages sent to the dead-letter topic, by reason code",
-      labelNames: ["topic", "code"], registers: [registry],
+      name: "churnwatch_events_dead_lettered_total", help: "Messages sent to the dead-letter topic, by reason code", labelNames: ["topic", "code"], registers,
     }),
-    batchSeconds: new Histogram({
-      name: "churnwatch_ingest_batch_seconds", help: "Time to validate and commit one partition batch",
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry],
+    batchDuration: new Histogram({
+      name: "churnwatch_ingest_batch_duration_seconds", help: "Time to validate and commit one partition batch",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers,
     }),
-    partitionsAssigned: new Gauge({
-      name: "churnwatch_partitions_assigned", help: "Kafka partitions assigned to this worker", registers: [registry],
+    partitionRewinds: new Counter({
+      name: "churnwatch_partition_rewinds_total", help: "Failed batches after which a partition was fetched again from the stored offset", labelNames: ["topic"], registers,
     }),
+    partitionStalled: new Gauge({
+      name: "churnwatch_partition_stalled", help: "1 when a partition has messages but its stored offset has not advanced for the stall window",
+      labelNames: ["topic", "partition"], registers,
+    }),
+    stateCacheHitRatio: new Gauge({ name: "churnwatch_state_cache_hit_ratio", help: "Share of customer-state reads served from memory since start", registers }),
+    stateCacheBytes: new Gauge({ name: "churnwatch_state_cache_bytes", help: "Estimated bytes held by the customer-state cache", registers }),
+
+    // scoring and publishing
+    scoringDuration: new Histogram({
+      name: "churnwatch_scoring_duration_seconds", help: "Time to score and store one page of customers",
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+    }),
+    customersScored: new Counter({ name: "churnwatch_customers_scored_total", help: "Customers scored, by risk level", labelNames: ["level"], registers }),
+    scoringFailures: new Counter({ name: "churnwatch_scoring_failures_total", help: "Customers whose scoring threw and who were set aside for a retry", registers }),
+    riskEventsPublished: new Counter({ name: "churnwatch_risk_events_published_total", help: "Risk-score events acknowledged by Kafka", registers }),
+    lifecycleEventsPublished: new Counter({
+      name: "churnwatch_lifecycle_events_published_total", help: "Lifecycle events acknowledged by Kafka, by new stage", labelNames: ["stage"], registers,
+    }),
+
+    // outboxes (mail, risk events)
+    outboxPending: new Gauge({ name: "churnwatch_outbox_pending", help: "Messages waiting in an outbox", labelNames: ["kind"], registers }),
+    outboxSent: new Counter({ name: "churnwatch_outbox_sent_total", help: "Outbox messages delivered", labelNames: ["kind"], registers }),
+    outboxFailed: new Counter({ name: "churnwatch_outbox_failed_total", help: "Outbox messages given up on after their last attempt", labelNames: ["kind"], registers }),
+    outboxOldestPendingAge: new Gauge({
+      name: "churnwatch_outbox_oldest_pending_age_seconds", help: "Age of the oldest message waiting in an outbox", labelNames: ["kind"], registers,
+    }),
+    alertsSent: new Counter({ name: "churnwatch_alerts_sent_total", help: "Immediate alerts enqueued for a customer crossing into high risk", registers }),
+    alertsFolded: new Counter({ name: "churnwatch_alerts_folded_total", help: "Alerts folded into a summary because the hourly rate was reached", registers }),
+
+    // model
+    modelInfo: new Gauge({
+      name: "churnwatch_model_info", help: "The model in service (value 1)", labelNames: ["model_version", "feature_set", "trained_at"], registers,
+    }),
+    modelReloadFailures: new Counter({ name: "churnwatch_model_reload_failures_total", help: "New models refused at load (the previous one kept serving)", registers }),
+
+    // scheduled jobs
+    jobLastSuccess: new Gauge({ name: "churnwatch_job_last_success_timestamp_seconds", help: "When a job last finished without error", labelNames: ["job"], registers }),
+    jobLastFailure: new Gauge({ name: "churnwatch_job_last_failure_timestamp_seconds", help: "When a job last failed", labelNames: ["job"], registers }),
+    jobDuration: new Histogram({
+      name: "churnwatch_job_duration_seconds", help: "Run time of scheduled jobs", labelNames: ["job"],
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600], registers,
+    }),
+
+    // database
+    dbPoolConnections: new Gauge({ name: "churnwatch_db_pool_connections", help: "Database pool connections by state", labelNames: ["state"], registers }),
   };
 }
 

