@@ -7,7 +7,7 @@
 import { parseOptionsFrom, type Config } from "./config/config.js";
 import { createLogger, type Logger } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
-import { startOpsServer, type OpsServer } from "./http/server.js";
+import { runChecks, startOpsServer, type OpsServer } from "./http/server.js";
 import type { Db } from "./store/db.js";
 import { openDatabase } from "./store/open.js";
 import { createKafka } from "./ingest/kafka.js";
@@ -19,7 +19,6 @@ import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
 import { createMailTransport, drainOutbox, runDigest, type MailTransport } from "./outreach/index.js";
 import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
 import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
-import { withTimeout } from "./lib/timeout.js";
 
 export interface WorkerOptions {
   logger?: Logger;
@@ -146,22 +145,23 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   let ops: OpsServer | null = null;
   if (options.http !== false) {
     ops = await startOpsServer(config.httpPort, metrics.registry, {
-      async ready() {
-        // Readiness answers within a second whatever the database does (a frozen server, a full pool).
-        const dbOk = await withTimeout(db.pool.query("select 1"), 800, "database").then(() => true, () => false);
+      // Liveness: false only when this worker cannot make progress any more (then it also exits).
+      health() {
         const h = ingest.health();
-        const consumerOk = ingest.isReady();
-        return {
-          ok: dbOk && consumerOk,
-          checks: {
-            database: dbOk,
-            consumer: consumerOk,
-            ...(h.stalled.length ? { stalledPartitions: h.stalled.join(",") } : {}),
-            ...(h.waitingForOffsets.length ? { waitingForOffsets: h.waitingForOffsets.join(",") } : {}),
-            model: models.current().artifact.modelVersion,
-          },
-        };
+        return { ok: h.fatal === null, checks: { consumer: h.fatal === null ? { ok: true } : { ok: false, error: h.fatal } } };
       },
+      // Readiness answers within a second whatever the database does (a frozen server, a full pool).
+      ready: () => runChecks({
+        database: async () => {
+          await db.pool.query("select 1");
+          return true;
+        },
+        consumer: () => {
+          const h = ingest.health();
+          return { ok: ingest.isReady(), up: h.consumerUp, assigned: h.assigned, stalledPartitions: h.stalled, waitingForOffsets: h.waitingForOffsets };
+        },
+        model: () => ({ ok: true, version: models.current().artifact.modelVersion }),
+      }),
     });
     logger.info({ port: ops.port }, "ops endpoints listening (/healthz, /readyz, /metrics)");
   }
