@@ -553,39 +553,52 @@ describe('TreeSHAP input checks', () => {
 });
 
 describe('cover in the model JSON', () => {
-  it('is the weighted sample total of every node, leaves included', async () => {
+  it('is on leaves only, the weighted sample total; compile sums it up the splits', async () => {
     const trained = await trainedPromise;
     const w = trained.classWeight;
     expect(w[1]! / w[0]!).not.toBeCloseTo(1, 2);
-    for (const est of trained.model.baseModel.estimators) {
+    const compiled = compileForest(trained.model);
+    expect(compiled.hasCover).toBe(true);
+    trained.model.baseModel.estimators.forEach((est, t) => {
+      const tree = compiled.trees[t]!;
+      // compile lays nodes out in pre-order, the order walk visits them.
+      let i = 0;
       walk(est.root, (n) => {
-        expect(n.cover).toBeGreaterThan(0);
+        const cover = tree.cover[i]!;
+        if (isLeaf(n)) {
+          expect(n.cover).toBe(cover);
+        } else {
+          expect(n.cover).toBeUndefined();
+          expect(cover).toBe(tree.cover[tree.left[i]!]! + tree.cover[tree.right[i]!]!);
+        }
+        expect(cover).toBeGreaterThan(0);
         const fractions = isLeaf(n) ? n.distribution[0]! : n.classDistribution!;
         // cover x class fraction / class weight = bootstrap count of that class: an integer.
         fractions.forEach((p, k) => {
-          const count = (n.cover! * p) / w[k]!;
+          const count = (cover * p) / w[k]!;
           expect(Math.abs(count - Math.round(count))).toBeLessThan(1e-6);
         });
-        if (!isLeaf(n)) {
-          expect(n.cover!).toBeCloseTo(n.left.cover! + n.right.cover!, 9);
-        }
+        i++;
       });
-    }
+    });
   });
 
   it('root cover: nRows with balanced weights and no bootstrap; numberSamples without weights', async () => {
     const balanced = await trainRandomForest(data.X, data.y, { nEstimators: 2, bootstrap: false, classWeight: 'balanced', nJobs: 1 });
-    for (const est of balanced.model.baseModel.estimators) expect(est.root.cover).toBeCloseTo(data.X.length, 9);
+    for (const tree of compileForest(balanced.model).trees) expect(tree.cover[0]).toBeCloseTo(data.X.length, 9);
     const plain = await trainRandomForest(data.X, data.y, { nEstimators: 2, maxDepth: 4, nJobs: 1, compactJson: true });
-    for (const est of plain.model.baseModel.estimators) {
+    const compiled = compileForest(plain.model);
+    plain.model.baseModel.estimators.forEach((est, t) => {
+      let i = 0;
       walk(est.root, (n) => {
-        if (!isLeaf(n)) expect(n.cover).toBe(n.numberSamples);
+        if (!isLeaf(n)) expect(compiled.trees[t]!.cover[i]).toBe(n.numberSamples);
         else expect(Object.keys(n).sort()).toEqual(['cover', 'distribution']);
+        i++;
       });
-    }
+    });
   });
 
-  it('ml-random-forest still loads the model and predicts the same; compile collects cover', async () => {
+  it('ml-random-forest still loads the model and predicts the same; without leaf cover there is no TreeSHAP', async () => {
     const trained = await trainedPromise;
     const withCover = JSON.parse(JSON.stringify(trained.model)) as RandomForestClassifierJson;
     const withoutCover = JSON.parse(JSON.stringify(trained.model), (k, v: unknown) => (k === 'cover' ? undefined : v)) as RandomForestClassifierJson;
@@ -599,10 +612,29 @@ describe('cover in the model JSON', () => {
     expect(direct.predict(rows)).toEqual(b.predict(rows));
     expect(a.predictProbability(rows, 1)).toEqual(b.predictProbability(rows, 1));
 
-    const compiled = compileForest(withCover);
-    expect(compiled.hasCover).toBe(true);
+    expect(compileForest(withCover).hasCover).toBe(true);
     expect(compileForest(withoutCover).hasCover).toBe(false);
     expect(Number.isNaN(compileForest(withoutCover).trees[0]!.cover[0])).toBe(true);
-    expect(compiled.trees[0]!.cover[0]).toBe(withCover.baseModel.estimators[0]!.root.cover);
+    // One leaf without cover is enough to make the model unfit for TreeSHAP.
+    const oneLeafLess = JSON.parse(JSON.stringify(trained.model)) as RandomForestClassifierJson;
+    let leafNode: CartNodeJson = oneLeafLess.baseModel.estimators[0]!.root;
+    while (!isLeaf(leafNode)) leafNode = leafNode.right;
+    delete leafNode.cover;
+    expect(compileForest(oneLeafLess).hasCover).toBe(false);
+  });
+
+  it('reads models whose splits carry cover too (written before leaf-only cover)', async () => {
+    const trained = await trainedPromise;
+    const everyNode = JSON.parse(JSON.stringify(trained.model)) as RandomForestClassifierJson;
+    const fill = (n: CartNodeJson): number => {
+      if (isLeaf(n)) return n.cover!;
+      n.cover = fill(n.left) + fill(n.right);
+      return n.cover;
+    };
+    for (const est of everyNode.baseModel.estimators) fill(est.root);
+    const old = compileForest(everyNode);
+    const now = compileForest(trained.model);
+    expect(old.hasCover).toBe(true);
+    old.trees.forEach((tree, t) => expect(Array.from(tree.cover)).toEqual(Array.from(now.trees[t]!.cover)));
   });
 });

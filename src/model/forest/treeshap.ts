@@ -104,7 +104,7 @@ export interface CompiledForestLike {
  */
 export function shapForestFromCompiled(forest: CompiledForestLike, classIndex = 1): ShapTree[] {
   if (!forest.hasCover) {
-    throw new Error('TreeSHAP needs the training cover of every node (`cover` in the model JSON); retrain the model with the churnwatch forest trainer');
+    throw new Error('TreeSHAP needs the training cover of every leaf (`cover` in the model JSON); retrain the model with the churnwatch forest trainer');
   }
   const K = forest.nClasses;
   if (!(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < K)) {
