@@ -42,7 +42,6 @@ async function main(): Promise<void> {
     seed: DEFAULT_FIT.seed,
     validationCutoffs: DEFAULT_FIT.validationCutoffs,
     calibration: 'auto',
-    thresholds: { highTop: 0.1, mediumTop: 0.3 },
     createdAt: new Date(STARTER.now),
   });
   const forest = artifact.forest as unknown as RandomForestClassifierJson;

@@ -24,12 +24,15 @@ export const usage = (prog: string): string => `Usage: ${prog} [options] (--out 
 
 Generates a seeded, realistic history of churnwatch events (purchases, refunds, support tickets,
 surveys, profiles, cancellations) for demos, tests, load and model training. The same seed and
-options always give the same events and ids.
+options always give the same events and ids. Churn in it is as uncertain as in real purchase
+histories (docs/simulator.md): some churners leave without warning, some silent customers return.
 
 Output (one or both):
   --out FILE              write NDJSON, one event per line; "-" writes to stdout
   --kafka BROKERS         produce to Kafka, comma-separated host:port list; key = customerId
-  --truth FILE            also write the hidden ground truth (churn time, persona...) as JSON
+  --truth FILE            also write the hidden ground truth as JSON: per customer the persona,
+                          churn time and how it came (faded or sudden; experience, life event
+                          or dropping out after an order), pauses and lapses it came back from
 
 Population:
   --customers N           number of customers (default 1000)
@@ -349,11 +352,15 @@ export async function run(opts: CliOptions): Promise<{ events: number; truth: Gr
     await writeFile(opts.truth, `${JSON.stringify(doc, null, 1)}\n`);
   }
   if (!opts.quiet) {
-    const churned = [...truth.values()].filter((t) => t.churnedAt !== null).length;
+    const all = [...truth.values()];
+    const churned = all.filter((t) => t.churnedAt !== null);
+    const sudden = churned.filter((t) => t.churnPath === "sudden").length;
+    const paused = all.filter((t) => t.pauses > 0).length;
     const seconds = (Date.now() - started) / 1000;
     process.stderr.write(
       `simulate: ${fmt(count)} events for ${fmt(opts.sim.customers)} customers in ${seconds.toFixed(1)} s; ` +
-        `${fmt(churned)} churned in the window${stopping ? " (interrupted)" : ""}\n`,
+        `${fmt(churned.length)} churned in the window (${fmt(sudden)} without fading first), ` +
+        `${fmt(paused)} paused or lapsed${stopping ? " (interrupted)" : ""}\n`,
     );
   }
   if (stopping) process.exitCode = 130;
