@@ -24,13 +24,14 @@ export interface JobPolicy {
 }
 
 /**
- * A dead worker's job runs again about leaseMs + retryBaseMs (+ up to sweepMs) after its last
- * heartbeat: 90-100 s. Six attempts spread over about 31 minutes of backoff, so a database
- * restart or a short outage does not cost a day's digest.
+ * A dead worker's job runs again leaseMs + retryBaseMs (+ up to sweepMs) after its last
+ * heartbeat: 90-100 s. The lease outlasts two missed renewals (a pool busy with ingest). Six
+ * attempts spread over 31 minutes of backoff, so a database restart or a short outage does not
+ * cost a day's digest.
  */
 export const DEFAULT_JOB_POLICY: Readonly<JobPolicy> = Object.freeze({
-  leaseMs: 60_000,
-  heartbeatMs: 15_000,
+  leaseMs: 30_000,
+  heartbeatMs: 10_000,
   maxAttempts: 6,
   retryBaseMs: 60_000,
   retryMaxMs: 30 * 60_000,

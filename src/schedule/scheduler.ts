@@ -184,17 +184,18 @@ export function startScheduler(pool: pg.Pool, jobs: readonly JobSpec[], logger: 
     }, { name: job.name, timezone: job.timeZone, noOverlap: true }),
   );
 
-  let sweeping = false;
-  const sweep = async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      await sweepOnce(ctx, jobs);
-    } finally {
-      sweeping = false;
-    }
+  // One sweep at a time per worker: the timer skips a tick while one runs; an explicit sweep()
+  // waits for it and then looks again, so its caller sees the database as it is now.
+  let current: Promise<void> | null = null;
+  const sweep = async (): Promise<void> => {
+    while (current) await current.catch(() => undefined);
+    current = sweepOnce(ctx, jobs).finally(() => (current = null));
+    return current;
   };
-  const safeSweep = () => void sweep().catch((err: unknown) => ctx.logger.warn({ err }, "job sweep failed; trying again at the next one"));
+  const safeSweep = () => {
+    if (current) return;
+    sweep().catch((err: unknown) => ctx.logger.warn({ err }, "job sweep failed; trying again at the next one"));
+  };
   const timer = setInterval(safeSweep, ctx.policy.sweepMs);
   timer.unref();
   // At start: slots abandoned while no worker was up run again, and the metrics show the cluster's status at once.
