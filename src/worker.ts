@@ -87,6 +87,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       name: "digest",
       cron: o.digestCron,
       timeZone: o.timeZone,
+      // Each day's digest is its own: one that fires while a retry of the last one runs waits for it.
+      whenBusy: "queue",
       run: async (at) => {
         const period = trailingDays(at, o.kpiPeriodDays, o.timeZone);
         const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previousPeriod(period, o.timeZone), at);

@@ -228,6 +228,43 @@ describe("job leases and retries", () => {
     expect((await row("long", "s1"))!.status).toBe("succeeded");
   });
 
+  it("a slot that fires while the job runs is queued (whenBusy: queue) or skipped (default)", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const ran: string[] = [];
+    const queued: JobSpec = { ...job("queued", async (at) => {
+      ran.push(at.toISOString());
+      if (ran.length === 1) await gate;
+      return "ok";
+    }), whenBusy: "queue" };
+    const a = worker([queued]);
+    const b = worker([queued]);
+    const first = a.scheduler.runNow("queued", "day-1", new Date("2026-11-01T07:00:00Z"));
+    await waitFor("day 1 running", async () => (await row("queued", "day-1"))?.status === "running");
+    expect(await b.scheduler.runNow("queued", "day-2", new Date("2026-11-02T07:00:00Z"))).toBeNull();
+    expect(await row("queued", "day-2")).toMatchObject({ status: "retry", attempts: 0 });
+    release();
+    await first;
+    await waitFor("day 2 ran after day 1", async () => {
+      await b.scheduler.sweep();
+      return (await row("queued", "day-2"))?.status === "succeeded";
+    }, 10_000);
+    expect(ran).toEqual(["2026-11-01T07:00:00.000Z", "2026-11-02T07:00:00.000Z"]);
+    expect((await row("queued", "day-2"))!.attempts).toBe(1);
+
+    let releaseSkip!: () => void;
+    const skipGate = new Promise<void>((r) => (releaseSkip = r));
+    const skipped = job("skipped", async () => skipGate);
+    const c = worker([skipped]);
+    const d = worker([skipped]);
+    const running = c.scheduler.runNow("skipped", "h1", new Date());
+    await waitFor("h1 running", async () => (await row("skipped", "h1"))?.status === "running");
+    expect(await d.scheduler.runNow("skipped", "h2", new Date())).toBeNull();
+    expect(await row("skipped", "h2")).toBeUndefined();
+    releaseSkip();
+    await running;
+  });
+
   it("two workers firing the same slot run it once", async () => {
     let calls = 0;
     const spec = job("race", async () => {

@@ -50,6 +50,19 @@ export async function claimSlot(
 }
 
 /**
+ * Records a slot that could not start because the job is running elsewhere, as due now: the
+ * sweeps start it once the job's lock is free. Nothing happens if the slot already exists.
+ */
+export async function queueSlot(db: Queryable, ref: SlotRef & { at: Date; workerId: string }): Promise<boolean> {
+  const res = await db.query(
+    `insert into job_run (job, slot, claimed_by, status, attempts, next_attempt_at, scheduled_at)
+     values ($1, $2, $3, 'retry', 0, now(), $4) on conflict (job, slot) do nothing`,
+    [ref.job, ref.slot, ref.workerId, ref.at],
+  );
+  return res.rowCount === 1;
+}
+
+/**
  * Extends the lease of the running attempt and sets when another worker may take over should this
  * one die (null on the last attempt: then it is failed for good instead). False when the lease is
  * no longer ours: another worker took the slot over after it expired.

@@ -32,7 +32,7 @@ import { withClient } from "../store/tx.js";
 import { fnv1a32 } from "../lib/hash.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { exportJobStatus, recordAttempt, recordGivenUp, type JobMetrics } from "./job-metrics.js";
-import { claimSlot, closeFailed, closeSucceeded, dueSlots, giveUpExhausted, readJobStatus, renewLease } from "./job-runs.js";
+import { claimSlot, closeFailed, closeSucceeded, dueSlots, giveUpExhausted, queueSlot, readJobStatus, renewLease } from "./job-runs.js";
 import { afterFailure, leaseTerms, resolvePolicy, retryDelayMs, type JobPolicy } from "./policy.js";
 
 export interface JobSpec {
@@ -41,6 +41,12 @@ export interface JobSpec {
   timeZone: string;
   /** `at` is the scheduled time (or the trigger time for an on-demand slot); retries get the same `at`. */
   run(at: Date): Promise<unknown>;
+  /**
+   * A slot that fires while the job still runs (another slot, on any worker): "skip" it (default;
+   * right for jobs whose next run covers the missed one, such as rescoring everyone) or "queue" it
+   * to run once the job is free (a day's digest is not covered by the next day's).
+   */
+  whenBusy?: "skip" | "queue";
 }
 
 export interface Scheduler {
@@ -85,7 +91,7 @@ interface RunContext {
  * Claims (or takes over) one slot of a job and runs it; null when another worker has it, it is
  * not due, or the attempt failed. `at` is used for a fresh slot; a retried slot keeps its own.
  */
-async function runSlot(ctx: RunContext, job: JobSpec, slotKey: string, at: Date): Promise<unknown | null> {
+async function runSlot(ctx: RunContext, job: JobSpec, slotKey: string, at: Date, fromSweep = false): Promise<unknown | null> {
   const { pool, policy, logger: log } = ctx;
   // The client is held for the whole job (the advisory lock is its session's); withClient discards
   // it if the connection breaks meanwhile, and destroying a client whose unlock failed ends its
@@ -93,7 +99,14 @@ async function runSlot(ctx: RunContext, job: JobSpec, slotKey: string, at: Date)
   return withClient(pool, async (client, fail) => {
     const { rows: locked } = await client.query<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [lockKey(job.name)]);
     if (!locked[0]!.ok) {
-      log.info({ job: job.name, slot: slotKey }, "job still running elsewhere; skipping this slot");
+      if (fromSweep) {
+        // The slot is recorded already; the next sweep tries again.
+        log.debug({ job: job.name, slot: slotKey }, "job still running elsewhere; slot waits");
+      } else if (job.whenBusy === "queue" && await queueSlot(client, { job: job.name, slot: slotKey, at, workerId })) {
+        log.info({ job: job.name, slot: slotKey }, "job still running elsewhere; slot queued until it is free");
+      } else {
+        log.info({ job: job.name, slot: slotKey }, "job still running elsewhere; skipping this slot");
+      }
       return null;
     }
     ctx.running.add(job.name);
@@ -160,7 +173,7 @@ async function sweepOnce(ctx: RunContext, jobs: readonly JobSpec[]): Promise<voi
     const job = jobs.find((j) => j.name === due.job);
     if (!job || ctx.running.has(job.name) || ctx.stopped) continue;
     // `at` is ignored for an existing slot: the retry runs for the slot's own scheduled time.
-    void runSlot(ctx, job, due.slot, new Date())
+    void runSlot(ctx, job, due.slot, new Date(), true)
       .catch((err: unknown) => ctx.logger.warn({ err, job: due.job, slot: due.slot }, "could not retry job; the next sweep tries again"));
   }
   exportJobStatus(ctx.metrics, await readJobStatus(ctx.pool, names));
