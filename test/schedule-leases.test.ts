@@ -4,6 +4,9 @@
  * the attempt limit ends a slot for good (logged at error); outcomes, job status and metrics are
  * recorded. Workers are simulated by schedulers in this process (the fault test kills a real one).
  */
+import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { Writable } from "node:stream";
 import pg from "pg";
 import { pino } from "pino";
@@ -11,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMetrics } from "../src/metrics/metrics.js";
 import { startScheduler, type JobSpec, type Scheduler } from "../src/schedule/scheduler.js";
 import type { JobPolicy } from "../src/schedule/policy.js";
-import { migrate } from "../src/store/migrate.js";
+import { MIGRATIONS_DIR, migrate } from "../src/store/migrate.js";
 import { waitFor } from "./support/kafka.js";
 import { startTestPostgres, type TestPostgres } from "./support/servers.js";
 
@@ -287,5 +290,35 @@ describe("job leases and retries", () => {
     const va = await gauge(a.metrics, "jobLastSuccess", "shared");
     expect(va).toBeGreaterThan(0);
     expect(await gauge(b.metrics, "jobLastSuccess", "shared")).toBe(va);
+  });
+});
+
+describe("job_run rows from before leases", () => {
+  it("are closed by the migration: finished ones by their outcome, unfinished ones as failed (not re-run days late)", async () => {
+    const url = await server.createDatabase("before_leases");
+    const db = new pg.Pool({ connectionString: url, max: 2 });
+    db.on("error", () => undefined);
+    const dir = await mkdtemp(path.join(os.tmpdir(), "churnwatch-pre-lease-"));
+    try {
+      const previous = (await readdir(MIGRATIONS_DIR)).filter((m) => /^\d+_/.test(m) && m < "20261205090000").sort();
+      for (const m of previous) await cp(path.join(MIGRATIONS_DIR, m), path.join(dir, m), { recursive: true });
+      await migrate(db, dir);
+      await db.query(`insert into job_run (job, slot, claimed_by, started_at, finished_at, outcome) values
+        ('digest', 'ok', 'w', now() - interval '2 days', now() - interval '2 days', '{"sent": 3}'),
+        ('digest', 'err', 'w', now() - interval '1 day', now() - interval '1 day', '{"error": "smtp down"}'),
+        ('rescore-all', 'stuck', 'w', now() - interval '3 hours', null, null)`);
+      await migrate(db);
+      const { rows } = await db.query("select slot, status, attempts, last_error, finished_at is not null as finished from job_run order by slot");
+      expect(rows).toEqual([
+        { slot: "err", status: "failed", attempts: 1, last_error: "smtp down", finished: true },
+        { slot: "ok", status: "succeeded", attempts: 1, last_error: null, finished: true },
+        { slot: "stuck", status: "failed", attempts: 1, last_error: "claimed before job leases existed; not retried", finished: true },
+      ]);
+      const status = await db.query("select job, last_success_at is not null as ok, last_failure_at is not null as failed from job_status order by job");
+      expect(status.rows).toEqual([{ job: "digest", ok: true, failed: true }, { job: "rescore-all", ok: false, failed: true }]);
+    } finally {
+      await db.end();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
