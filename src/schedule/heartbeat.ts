@@ -9,18 +9,18 @@ import { renewLease, type Claim } from "./job-runs.js";
 import { leaseTerms, type JobPolicy } from "./policy.js";
 
 export interface Heartbeat {
-  stop(): void;
+  /** Stops renewing and waits for a renewal in flight, so none lands after the attempt is closed. */
+  stop(): Promise<void>;
 }
 
 export function startHeartbeat(pool: pg.Pool, claim: Claim, workerId: string, policy: JobPolicy, log: Logger): Heartbeat {
   const terms = leaseTerms(claim.attempt, policy);
   let lost = false;
-  let inFlight = false;
+  let inFlight: Promise<void> | null = null;
   const timer = setInterval(() => {
     // A renewal still waiting for a pool connection is not doubled up.
     if (lost || inFlight) return;
-    inFlight = true;
-    renewLease(pool, { ...claim, workerId, ...terms })
+    inFlight = renewLease(pool, { ...claim, workerId, ...terms })
       .then((ok) => {
         if (!ok) {
           lost = true;
@@ -29,8 +29,13 @@ export function startHeartbeat(pool: pg.Pool, claim: Claim, workerId: string, po
         }
       })
       .catch((err: unknown) => log.warn({ err, job: claim.job, slot: claim.slot }, "job lease renewal failed; retrying at the next heartbeat"))
-      .finally(() => (inFlight = false));
+      .finally(() => (inFlight = null));
   }, policy.heartbeatMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    async stop() {
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
 }

@@ -88,6 +88,22 @@ interface RunContext {
 }
 
 /**
+ * Retries the bookkeeping after a run for up to half a lease (the lease still holds meanwhile): a
+ * "succeeded" lost to a brief database error would make another worker run the job again.
+ */
+async function persist<T>(write: () => Promise<T>, budgetMs: number): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (let delay = 100; ; delay *= 2) {
+    try {
+      return await write();
+    } catch (err) {
+      if (Date.now() + delay > deadline) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/**
  * Claims (or takes over) one slot of a job and runs it; null when another worker has it, it is
  * not due, or the attempt failed. `at` is used for a fresh slot; a retried slot keeps its own.
  */
@@ -127,12 +143,12 @@ async function runSlot(ctx: RunContext, job: JobSpec, slotKey: string, at: Date,
           outcome = await job.run(claim.scheduledAt);
         } catch (err) {
           const durationMs = performance.now() - started;
-          heartbeat.stop();
+          await heartbeat.stop();
           const next = afterFailure(claim.attempt, policy);
           const message = err instanceof Error ? err.message : String(err);
-          const closed = await closeFailed(pool, {
+          const closed = await persist(() => closeFailed(pool, {
             ...claim, workerId, error: message, durationMs, retryDelayMs: next.kind === "retry" ? next.delayMs : null,
-          });
+          }), policy.leaseMs / 2);
           if (closed) recordAttempt(ctx.metrics, job.name, false, closed.at, durationMs);
           const fields = { job: job.name, slot: slotKey, attempt: claim.attempt, maxAttempts: policy.maxAttempts, ms: Math.round(durationMs), err };
           if (next.kind === "retry") log.warn({ ...fields, retryInMs: next.delayMs }, "job failed; it will be retried");
@@ -140,8 +156,8 @@ async function runSlot(ctx: RunContext, job: JobSpec, slotKey: string, at: Date,
           return null;
         }
         const durationMs = performance.now() - started;
-        heartbeat.stop();
-        const closed = await closeSucceeded(pool, { ...claim, workerId, outcome, durationMs });
+        await heartbeat.stop();
+        const closed = await persist(() => closeSucceeded(pool, { ...claim, workerId, outcome, durationMs }), policy.leaseMs / 2);
         if (closed) {
           recordAttempt(ctx.metrics, job.name, true, closed.at, durationMs);
           log.info({ job: job.name, slot: slotKey, attempt: claim.attempt, ms: Math.round(durationMs), outcome }, "job finished");
@@ -150,7 +166,7 @@ async function runSlot(ctx: RunContext, job: JobSpec, slotKey: string, at: Date,
         }
         return outcome ?? true;
       } finally {
-        heartbeat.stop();
+        await heartbeat.stop();
       }
     } finally {
       ctx.running.delete(job.name);
