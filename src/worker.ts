@@ -19,6 +19,7 @@ import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
 import { createMailTransport, drainOutbox, runDigest, type MailTransport } from "./outreach/index.js";
 import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
 import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
+import { runRetention } from "./schedule/retention.js";
 
 export interface WorkerOptions {
   logger?: Logger;
@@ -86,6 +87,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       name: "digest",
       cron: o.digestCron,
       timeZone: o.timeZone,
+      // Each day's digest is its own: one that fires while a retry of the last one runs waits for it.
+      whenBusy: "queue",
       run: async (at) => {
         const period = trailingDays(at, o.kpiPeriodDays, o.timeZone);
         const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previousPeriod(period, o.timeZone), at);
@@ -98,7 +101,14 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         return { digests: results.map((r) => ({ segment: r.segment, status: r.status, customers: r.customers })), sent };
       },
     },
-  ], logger);
+    {
+      name: "retention",
+      cron: config.retention.cron,
+      timeZone: "UTC",
+      // Tables that grow with time are pruned to their windows; the outcome says what went.
+      run: (at) => runRetention(db.pool, at, config.retention, logger.child({ component: "retention" })),
+    },
+  ], logger, { metrics });
   const schedules = options.schedules !== false;
   if (!schedules) scheduler.stop();
 

@@ -170,6 +170,14 @@ const envSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: intFrom(100, 300_000).default(10_000),
   DB_STATEMENT_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(60_000),
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(60_000),
+  RETENTION_CRON: cronExpr.default("30 3 * * *"),
+  RETENTION_SCORE_HISTORY_DAYS: intFrom(1, 36_500).default(400),
+  RETENTION_OUTBOX_DAYS: intFrom(1, 36_500).default(30),
+  RETENTION_JOB_RUNS_DAYS: intFrom(1, 36_500).default(90),
+  RETENTION_DEAD_LETTER_DAYS: intFrom(1, 36_500).default(30),
+  // Unset: raw events are kept for good (they feed training sets and the KPIs' history).
+  RETENTION_RAW_EVENT_DAYS: intFrom(1, 36_500).optional(),
+  RETENTION_BATCH_ROWS: intFrom(100, 100_000).default(10_000),
 });
 
 export type Env = z.output<typeof envSchema>;
@@ -220,6 +228,17 @@ export interface Config {
     stallSeconds: number;
   };
   db: { poolSize: number; connectMs: number; statementMs: number; idleInTransactionMs: number };
+  /** The daily retention job (its cron is read in UTC): windows in days, rows per delete statement. */
+  retention: {
+    cron: string;
+    scoreHistoryDays: number;
+    outboxDays: number;
+    jobRunDays: number;
+    deadLetterDays: number;
+    /** Null: raw events are never deleted. */
+    rawEventDays: number | null;
+    batchRows: number;
+  };
   logLevel: Env["LOG_LEVEL"];
   httpPort: number;
 }
@@ -246,6 +265,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (topics.includes(e.TOPIC_DLQ)) problems.push(`TOPIC_DLQ: must differ from the input topics; got "${e.TOPIC_DLQ}"`);
   if ([...topics, e.TOPIC_DLQ].includes(e.TOPIC_RISK_SCORES)) {
     problems.push(`TOPIC_RISK_SCORES: must differ from the input and dead-letter topics; got "${e.TOPIC_RISK_SCORES}"`);
+  }
+  // The digest compares two KPI periods, and who counts as a customer at the earlier one's start
+  // depends on purchases an active window before it: raw events must reach back that far.
+  const kpiHistoryDays = 2 * e.KPI_PERIOD_DAYS + e.KPI_ACTIVE_WINDOW_DAYS;
+  if (e.RETENTION_RAW_EVENT_DAYS !== undefined && e.RETENTION_RAW_EVENT_DAYS < kpiHistoryDays) {
+    problems.push(
+      `RETENTION_RAW_EVENT_DAYS: expected at least 2 x KPI_PERIOD_DAYS + KPI_ACTIVE_WINDOW_DAYS (${kpiHistoryDays}) ` +
+        `so the digest's KPIs and their comparison have the events they read; got ${e.RETENTION_RAW_EVENT_DAYS}`,
+    );
   }
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -298,6 +326,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectMs: e.DB_CONNECT_TIMEOUT_MS,
       statementMs: e.DB_STATEMENT_TIMEOUT_MS,
       idleInTransactionMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
+    retention: {
+      cron: e.RETENTION_CRON,
+      scoreHistoryDays: e.RETENTION_SCORE_HISTORY_DAYS,
+      outboxDays: e.RETENTION_OUTBOX_DAYS,
+      jobRunDays: e.RETENTION_JOB_RUNS_DAYS,
+      deadLetterDays: e.RETENTION_DEAD_LETTER_DAYS,
+      rawEventDays: e.RETENTION_RAW_EVENT_DAYS ?? null,
+      batchRows: e.RETENTION_BATCH_ROWS,
     },
     logLevel: e.LOG_LEVEL,
     httpPort: e.HTTP_PORT,
