@@ -70,6 +70,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     logger: logger.child({ component: "outbox" }),
     metrics,
     maxAttempts: o.maxAttempts,
+    backoff: { baseMs: o.retryBaseSeconds * 1000 },
     timeoutMs: o.drainTimeoutSeconds * 1000,
     sendTimeoutMs: 4 * o.smtpTimeoutMs,
   });
