@@ -66,8 +66,9 @@ export function startOutboxSender(pool: pg.Pool, transport: MailTransport, optio
         log.error({ err, ms: Date.now() - started }, "outbox: drain failed");
         outcome = { ok: false, err };
       }
-      // Gauges first, so whoever awaited the drain reads them up to date.
-      await refreshMetrics().catch(() => undefined);
+      // Gauges first, so whoever awaited the drain reads them up to date (not at shutdown: a
+      // frozen database would hold stop() for a statement timeout).
+      if (!abort.signal.aborted) await refreshMetrics().catch(() => undefined);
       for (const w of batch) {
         if (outcome.ok) w.resolve(outcome.result);
         else w.reject(outcome.err);
