@@ -16,7 +16,7 @@ import { startLiveModel, type LiveModel } from "./scoring/live-model.js";
 import { startScoringService, type ScoringService } from "./scoring/service.js";
 import { startRiskPublisher } from "./publish/publisher.js";
 import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
-import { createMailTransport, drainOutbox, runDigest, type MailTransport } from "./outreach/index.js";
+import { createMailTransport, runDigest, startOutboxSender, type MailTransport, type OutboxSender } from "./outreach/index.js";
 import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
 import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
 import { runRetention } from "./schedule/retention.js";
@@ -39,10 +39,12 @@ export interface Worker {
   scoring: ScoringService;
   scheduler: Scheduler;
   transport: MailTransport;
+  /** This worker's outbox sender (one drain at a time); `mail.drain(now)` sends what is due at `now`. */
+  mail: OutboxSender;
   metrics: Metrics;
   logger: Logger;
   httpPort: number | null;
-  /** Runs the digest job for `now` (cluster-once per slot) and sends what it enqueued. */
+  /** Runs the digest job for `now` (cluster-once per slot) and waits until what it enqueued was sent (or tried). */
   digestNow(now?: Date): Promise<unknown>;
   stop(): Promise<void>;
 }
@@ -60,8 +62,18 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const { db } = await openDatabase(config.database.url, logger, { size: config.db.poolSize, timeouts: config.db });
   const kafka = createKafka({ ...config.kafka, brokers }, logger);
   const publisher = await startRiskPublisher(kafka, config.kafka.topics.riskScores);
-  const transport = createMailTransport({ smtpUrl: config.outreach.smtpUrl, outboxDir: config.outreach.outboxDir });
   const o = config.outreach;
+  const transport = createMailTransport({ smtpUrl: o.smtpUrl, outboxDir: o.outboxDir, smtpTimeoutMs: o.smtpTimeoutMs });
+  // Sends outside any transaction, one drain at a time per worker; every wait is bounded (a whole
+  // send by 4 x SMTP_TIMEOUT_MS, a drain by OUTBOX_DRAIN_TIMEOUT_SECONDS).
+  const mail = startOutboxSender(db.pool, transport, {
+    logger: logger.child({ component: "outbox" }),
+    metrics,
+    maxAttempts: o.maxAttempts,
+    backoff: { baseMs: o.retryBaseSeconds * 1000 },
+    timeoutMs: o.drainTimeoutSeconds * 1000,
+    sendTimeoutMs: 4 * o.smtpTimeoutMs,
+  });
 
   const scoring = startScoringService({
     pool: db.pool,
@@ -74,7 +86,6 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     logger,
   }, logger);
 
-  const drain = (now = new Date()) => drainOutbox(db.pool, transport, { now, logger: logger.child({ component: "outbox" }) });
   const scheduler = startScheduler(db.pool, [
     {
       name: "rescore-all",
@@ -96,9 +107,10 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
           from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, logger,
         });
-        // Messages are due from the job's own time, so send them on that clock.
-        const sent = await drain(at);
-        return { digests: results.map((r) => ({ segment: r.segment, status: r.status, customers: r.customers })), sent };
+        // Messages are due from the job's own time, so send them on that clock; but not inside the
+        // job, which holds a pool connection and the job lock that a slow relay must not hold.
+        void mail.drain(at).catch(() => undefined); // logged by the sender
+        return { digests: results.map((r) => ({ segment: r.segment, status: r.status, customers: r.customers })) };
       },
     },
     {
@@ -118,8 +130,9 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   models.onChange((m) => void scheduler.runNow("rescore-all", `model:${m.artifact.modelVersion}`)
     .catch((err) => logger.error({ err, modelVersion: m.artifact.modelVersion }, "rescoring after model change failed")));
 
-  // Every worker sends due outbox messages; row locks keep one message from going out twice.
-  const drainTimer = setInterval(() => void drain().catch((err) => logger.error({ err }, "outbox drain failed")), o.drainSeconds * 1000);
+  // Every worker sends due outbox messages; leases keep one message from going out twice, and a
+  // tick while this worker's previous drain still runs starts nothing.
+  const drainTimer = setInterval(() => mail.tick(), o.drainSeconds * 1000);
   drainTimer.unref();
 
   const ingest = await startIngest({
@@ -176,13 +189,19 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     logger.info({ port: ops.port }, "ops endpoints listening (/healthz, /readyz, /metrics)");
   }
   return {
-    db, ingest, models, scoring, scheduler, transport, metrics, logger,
+    db, ingest, models, scoring, scheduler, transport, mail, metrics, logger,
     httpPort: ops?.port ?? null,
-    digestNow: (now = new Date()) => scheduler.runNow("digest", `manual:${now.toISOString()}`, now),
+    async digestNow(now = new Date()) {
+      const outcome = await scheduler.runNow("digest", `manual:${now.toISOString()}`, now);
+      await mail.drain(now);
+      return outcome;
+    },
     async stop() {
       clearInterval(drainTimer);
       clearInterval(poolGauge);
       scheduler.stop();
+      // Aborts a send in flight (its claim is given back, so another worker sends it at once).
+      await mail.stop();
       models.stop();
       await ingest.stop();
       await scoring.stop();

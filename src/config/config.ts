@@ -161,6 +161,10 @@ const envSchema = z.object({
   KPI_PERIOD_DAYS: intFrom(1, 366).default(30),
   KPI_ACTIVE_WINDOW_DAYS: intFrom(1, 3650).default(90),
   OUTBOX_DRAIN_SECONDS: intFrom(1, 3600).default(30),
+  OUTBOX_DRAIN_TIMEOUT_SECONDS: intFrom(5, 3600).default(300),
+  OUTBOX_MAX_ATTEMPTS: intFrom(1, 100).default(12),
+  OUTBOX_RETRY_BASE_SECONDS: intFrom(1, 3600).default(60),
+  SMTP_TIMEOUT_MS: intFrom(1_000, 600_000).default(30_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
   HTTP_PORT: intFrom(0, 65535).default(9464),
   INGEST_QUEUE_BYTES: intFrom(1_048_576, 4_294_967_296).default(67_108_864),
@@ -208,6 +212,14 @@ export interface Config {
     kpiPeriodDays: number;
     kpiActiveWindowDays: number;
     drainSeconds: number;
+    /** Bound on one drain: no send starts after it (OUTBOX_DRAIN_TIMEOUT_SECONDS). */
+    drainTimeoutSeconds: number;
+    /** Attempts before a message is given up on (status 'failed', counted, logged at error). */
+    maxAttempts: number;
+    /** Delay after a first failed send; it doubles per attempt up to 6 h, plus up to 20% jitter. */
+    retryBaseSeconds: number;
+    /** Each SMTP wait: connecting, the greeting, every reply; a whole send gets 4x this. */
+    smtpTimeoutMs: number;
   };
   ingest: {
     maxEventBytes: number;
@@ -308,6 +320,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       kpiPeriodDays: e.KPI_PERIOD_DAYS,
       kpiActiveWindowDays: e.KPI_ACTIVE_WINDOW_DAYS,
       drainSeconds: e.OUTBOX_DRAIN_SECONDS,
+      drainTimeoutSeconds: e.OUTBOX_DRAIN_TIMEOUT_SECONDS,
+      maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+      retryBaseSeconds: e.OUTBOX_RETRY_BASE_SECONDS,
+      smtpTimeoutMs: e.SMTP_TIMEOUT_MS,
     },
     ingest: {
       maxEventBytes: e.MAX_EVENT_BYTES,
