@@ -62,10 +62,10 @@ async function lockOffset(client: pg.PoolClient, ref: PartitionRef): Promise<num
  */
 const SEP = "\u001e";
 function column(values: readonly (string | number)[]): string {
-  if (values.length === 0) return "";
-  const text = values.join(SEP);
-  if (text.split(SEP).length !== values.length) throw new Error("a value holds the column separator U+001E");
-  return text;
+  for (const v of values) {
+    if (typeof v === "string" && v.includes(SEP)) throw new Error("a value holds the column separator U+001E");
+  }
+  return values.join(SEP);
 }
 const split = (n: number) => `string_to_array($${n}, E'\\x1e')`;
 
