@@ -138,7 +138,7 @@ describe("digest rendering", () => {
     const rows = parseCsv(out.csv);
     expect(rows[0]).toEqual([
       "rank", "customer_id", "name", "email", "churn_risk_pct", "risk_level", "previous_risk_pct",
-      "value", "value_at_risk", "reasons", "suggested_action", "crm_link",
+      "value", "value_at_risk", "reasons", "suggested_action", "crm_link", "risk_trend", "customer_language",
     ]);
     expect(rows).toHaveLength(41);
     const priorities = rows.slice(1).map((r) => Number(r[8]));
