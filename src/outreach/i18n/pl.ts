@@ -114,7 +114,7 @@ export const pl: Catalogue = {
     noPurchaseYet: "jeszcze bez zakupu",
     noPurchaseSinceSignUp: `brak zakupu ${DAYS} po rejestracji`,
     onlyOnePurchase: `tylko jeden zakup, ${DAYS} temu`,
-    overdue: `brak zakupu od ${DAYS_GEN}; {usual, plural, one {zwykle codziennie} other {zwykle co # dni}}`,
+    overdue: `brak zakupu od ${DAYS_GEN}; {usual, plural, one {zwykle codziennie} few {zwykle co # dni} many {zwykle co # dni} other {zwykle co # dnia}}`,
     noActivity: `brak jakiejkolwiek aktywności od ${DAYS_GEN}`,
     noPurchaseInWindow: "brak zakupu w ostatnich {window} dniach",
     stoppedBuying: "przestał kupować: brak zakupu w ostatnich 90 dniach po zakupach w 90 dniach wcześniej",
