@@ -22,9 +22,9 @@ export const LINK = "#0969da";
 export const LEVEL_COLOURS: Readonly<Record<string, string>> = { high: "#cf222e", medium: "#9a6700", low: "#1a7f37" };
 export const ASSESSMENT_COLOURS: Readonly<Record<string, string>> = { better: "#1a7f37", worse: "#cf222e", same: MUTED };
 
-/** Widest the page gets on a desktop; phones get their own width. */
+/** Widest the page's content gets on a desktop (the container's max-width); phones get their own width. */
 export const PAGE_MAX_WIDTH = 640;
-/** The container's horizontal padding: content is PAGE_MAX_WIDTH - 2 x this wide at most. */
+/** The container's padding, outside that width (content-box: box-sizing is not honoured by every client). */
 export const PAGE_PADDING = 16;
 
 const mso = (html: string) => `<!--[if mso]>${html}<![endif]-->`;
@@ -48,8 +48,7 @@ ${mso("</td></tr></table>")}
 
 /**
  * Blocks side by side while they fit, stacked otherwise. Widths are each block's maximum; their sum
- * should stay within the page's content width (PAGE_MAX_WIDTH - 2 x PAGE_PADDING) so that a
- * desktop shows them in one row.
+ * (gaps included) should stay within PAGE_MAX_WIDTH so that a desktop shows them in one row.
  */
 export function columns(blocks: readonly { html: string; maxWidth: number; gap?: number }[]): string {
   let out = mso(`<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr>`);

@@ -43,7 +43,7 @@ function customerHtml(c: ScoredCustomer, input: AlertInput, f: MailFormat): stri
     `<div style="font-size:16px;font-weight:600;line-height:1.35">${esc(displayName(c))}</div>` +
     (idLine ? `<div style="font-size:12px;color:${MUTED}">${esc(idLine)}</div>` : "") +
     (c.email ? `<div style="font-size:13px">${esc(c.email)}</div>` : "") +
-    `<div style="font-size:14px;line-height:1.45;margin-top:6px"><strong style="color:#cf222e">${esc(riskText(c, f))}</strong>; ` +
+    `<div style="font-size:14px;line-height:1.45;margin-top:6px"><strong style="color:#cf222e">${esc(riskText(c, f))}</strong>. ` +
     `${esc(f.tr.t("digest", "valueLine", { value: f.money(c.value), atRisk: f.money(c.valueAtRisk) }))}</div>` +
     (reasons.length ? `<ul style="margin:6px 0 0;padding-left:18px;font-size:14px;line-height:1.45">${reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>` : "") +
     (link ? `<div style="margin-top:6px"><a href="${esc(link)}" style="color:${LINK}">${esc(f.tr.t("digest", "openInCrm"))}</a></div>` : "") +
@@ -56,7 +56,7 @@ function customerText(c: ScoredCustomer, input: AlertInput, f: MailFormat): stri
   return [
     `${displayName(c)}${c.name ? ` (${c.customerId})` : ""}${c.email ? ` <${c.email}>` : ""}` +
       `${c.locale ? ` \u00B7 ${f.tr.t("digest", "language", { language: f.languageName(c.locale) })}` : ""}`,
-    `  ${riskText(c, f)}; ${f.tr.t("digest", "valueLine", { value: f.money(c.value), atRisk: f.money(c.valueAtRisk) })}`,
+    `  ${riskText(c, f)}. ${f.tr.t("digest", "valueLine", { value: f.money(c.value), atRisk: f.money(c.valueAtRisk) })}`,
     ...reasonSentences(c.reasons, 3, f).map((r) => `  - ${r}`),
     ...(link ? [`  ${link}`] : []),
   ];
