@@ -117,16 +117,39 @@ export function defaultUnsubscribe(from: string, segmentId: string): string | nu
   return `mailto:${address}?subject=${encodeURIComponent(`unsubscribe ${segmentId}`)}`;
 }
 
-function listHeaders(list: MailList, identity: MailIdentity | undefined): Record<string, string> {
-  const headers: Record<string, string> = {};
+/**
+ * An RFC 5322 phrase: a quoted string when the text is printable ASCII, else RFC 2047 encoded
+ * words (UTF-8, base64, each at most 75 characters), so a Bulgarian segment name survives.
+ */
+export function headerPhrase(text: string): string {
+  const clean = text.replace(/[\r\n\t]+/g, " ");
+  if (/^[\x20-\x7e]*$/.test(clean)) return `"${clean.replace(/["\\]/g, "\\$&")}"`;
+  const words: string[] = [];
+  let chunk = "";
+  for (const ch of clean) {
+    // 45 bytes of UTF-8 are 60 base64 characters: with "=?UTF-8?B?" and "?=" a word stays under 75.
+    if (Buffer.byteLength(chunk + ch) > 45) {
+      words.push(chunk);
+      chunk = "";
+    }
+    chunk += ch;
+  }
+  if (chunk) words.push(chunk);
+  return words.map((w) => `=?UTF-8?B?${Buffer.from(w, "utf8").toString("base64")}?=`).join(" ");
+}
+
+type PreparedHeader = { prepared: true; value: string };
+
+function listHeaders(list: MailList, identity: MailIdentity | undefined): Record<string, PreparedHeader> {
+  // Prepared: nodemailer would otherwise encode the whole value, angle brackets included, which
+  // RFC 2919 does not allow (only the phrase may be an encoded word).
+  const headers: Record<string, PreparedHeader> = {};
   const namespace = identity ? `${identity.deploymentId}.${identity.domain}` : MESSAGE_ID_DOMAIN;
-  // RFC 2919: a phrase and <label.namespace>; the id is a DNS-like name, the phrase may be any
-  // language (nodemailer encodes it per RFC 2047).
-  headers["List-Id"] = `${JSON.stringify(list.name.replace(/[\r\n"\\]/g, " "))} <${list.id}.${namespace}>`;
-  if (list.unsubscribe) {
-    headers["List-Unsubscribe"] = `<${list.unsubscribe}>`;
+  headers["List-Id"] = { prepared: true, value: `${headerPhrase(list.name)} <${list.id}.${namespace}>` };
+  if (list.unsubscribe && /^(mailto:|https:\/\/)[^\s<>]+$/i.test(list.unsubscribe)) {
+    headers["List-Unsubscribe"] = { prepared: true, value: `<${list.unsubscribe}>` };
     // RFC 8058 one-click applies to an https target only (it is a POST to that URL).
-    if (list.unsubscribe.startsWith("https://")) headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click";
+    if (/^https:\/\//i.test(list.unsubscribe)) headers["List-Unsubscribe-Post"] = { prepared: true, value: "List-Unsubscribe=One-Click" };
   }
   return headers;
 }
