@@ -16,7 +16,7 @@ import { startLiveModel, type LiveModel } from "./scoring/live-model.js";
 import { startScoringService, type ScoringService } from "./scoring/service.js";
 import { startRiskPublisher } from "./publish/publisher.js";
 import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
-import { createMailTransport, runDigest, startOutboxSender, type MailTransport, type OutboxSender } from "./outreach/index.js";
+import { createMailTransport, mailIdentity, runDigest, startOutboxSender, type MailTransport, type OutboxSender } from "./outreach/index.js";
 import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
 import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
 import { runRetention } from "./schedule/retention.js";
@@ -63,6 +63,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const kafka = createKafka({ ...config.kafka, brokers }, logger);
   const publisher = await startRiskPublisher(kafka, config.kafka.topics.riskScores);
   const o = config.outreach;
+  // Message-IDs and List-Ids carry this database's deployment id under MAIL_FROM's domain.
+  const identity = await mailIdentity(db.pool, o.from, o.deploymentId);
   const transport = createMailTransport({ smtpUrl: o.smtpUrl, outboxDir: o.outboxDir, smtpTimeoutMs: o.smtpTimeoutMs });
   // Sends outside any transaction, one drain at a time per worker; every wait is bounded (a whole
   // send by 4 x SMTP_TIMEOUT_MS, a drain by OUTBOX_DRAIN_TIMEOUT_SECONDS).
@@ -102,15 +104,17 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       whenBusy: "queue",
       run: async (at) => {
         const period = trailingDays(at, o.kpiPeriodDays, o.timeZone);
-        const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previousPeriod(period, o.timeZone), at);
+        const previous = previousPeriod(period, o.timeZone);
+        const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previous, at);
         const results = await runDigest(db.pool, {
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
-          from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, logger,
+          kpiPeriod: { current: period, previous, activeWindowDays: o.kpiActiveWindowDays }, identity,
+          from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, unsubscribe: o.listUnsubscribe, logger,
         });
         // Messages are due from the job's own time, so send them on that clock; but not inside the
         // job, which holds a pool connection and the job lock that a slow relay must not hold.
         void mail.drain(at).catch(() => undefined); // logged by the sender
-        return { digests: results.map((r) => ({ segment: r.segment, status: r.status, customers: r.customers })) };
+        return { digests: results.map((r) => ({ segment: r.segment, locale: r.locale, status: r.status, customers: r.customers })) };
       },
     },
     {

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import cron from "node-cron";
 import type { ParseOptions } from "../events/parse.js";
+import { checkDeploymentId, unsubscribeUrl } from "../outreach/message.js";
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -155,6 +156,8 @@ const envSchema = z.object({
   SMTP_URL: serviceUrl(/^smtps?:\/\//, "an smtp:// or smtps:// URL (special characters in the password %-encoded)").optional(),
   OUTBOX_DIR: z.string().min(1).default("./outbox"),
   MAIL_FROM: z.string().min(3).default("churnwatch <churnwatch@localhost>"),
+  DEPLOYMENT_ID: z.string().refine((v) => checkDeploymentId(v) === null, "lower-case letters, digits and inner hyphens, at most 32 characters (a DNS label)").optional(),
+  MAIL_LIST_UNSUBSCRIBE: z.string().refine((v) => unsubscribeUrl(v, "x") !== null, "a mailto: or https: URL; {segment} is replaced by the segment id").optional(),
   OUTREACH_COOLDOWN_DAYS: intFrom(0, 365).default(7),
   ALERT_RATE_PER_HOUR: intFrom(0, 10_000).default(5),
   CRM_LINK_TEMPLATE: z.string().regex(/^https?:\/\/.*\{customerId\}/, "an http(s) URL containing {customerId}").optional(),
@@ -206,6 +209,10 @@ export interface Config {
     smtpUrl: string | null;
     outboxDir: string;
     from: string;
+    /** DEPLOYMENT_ID: names this deployment in Message-IDs and List-Ids (else a stored random id). */
+    deploymentId: string | null;
+    /** MAIL_LIST_UNSUBSCRIBE: List-Unsubscribe target template (else a request to MAIL_FROM). */
+    listUnsubscribe: string | null;
     cooldownDays: number;
     alertRatePerHour: number;
     crmLinkTemplate: string | null;
@@ -314,6 +321,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       smtpUrl: e.SMTP_URL ?? null,
       outboxDir: e.OUTBOX_DIR,
       from: e.MAIL_FROM,
+      deploymentId: e.DEPLOYMENT_ID ?? null,
+      listUnsubscribe: e.MAIL_LIST_UNSUBSCRIBE ?? null,
       cooldownDays: e.OUTREACH_COOLDOWN_DAYS,
       alertRatePerHour: e.ALERT_RATE_PER_HOUR,
       crmLinkTemplate: e.CRM_LINK_TEMPLATE ?? null,

@@ -90,6 +90,7 @@ function toCandidate(r: CandidateRow, now: Date): Candidate {
     customerId: r.customer_id,
     name: typeof profile?.name === "string" ? profile.name : null,
     email: typeof profile?.email === "string" ? profile.email : null,
+    locale: typeof profile?.locale === "string" ? profile.locale : null,
     score: r.score,
     riskLevel: r.risk_level,
     lastSeenScore: r.listed_score,
@@ -109,14 +110,17 @@ select s.customer_id, s.score, s.risk_level, s.reasons, s.value, s.value_at_risk
   left join customer_state c on c.customer_id = s.customer_id
   left join outreach_listing l on l.segment = $1 and l.customer_id = s.customer_id`;
 
-/** Customers of the segment now, with the cooldown not yet applied. Score/level/value conditions run in SQL. */
-export async function segmentCandidates(db: Queryable, segment: Segment, now: Date): Promise<Candidate[]> {
+/**
+ * Customers of the segment now, with the cooldown not yet applied. Score/level/value conditions run
+ * in SQL. `ledger` names the outreach_listing rows to attach (default the segment id; "" for none).
+ */
+export async function segmentCandidates(db: Queryable, segment: Segment, now: Date, ledger: string = segment.id): Promise<Candidate[]> {
   const w = segment.when;
   const { rows } = await db.query<CandidateRow>(
     `${CANDIDATES_SQL}
       where ($2::float8 is null or s.score >= $2) and ($3::float8 is null or s.score <= $3)
         and ($4::text[] is null or s.risk_level = any($4)) and ($5::float8 is null or s.value >= $5)`,
-    [segment.id, w.minScore ?? null, w.maxScore ?? null, w.riskLevels ?? null, w.minValue ?? null],
+    [ledger, w.minScore ?? null, w.maxScore ?? null, w.riskLevels ?? null, w.minValue ?? null],
   );
   return rows.map((r) => toCandidate(r, now)).filter((c) => matchesSegment(c, w));
 }
@@ -131,6 +135,15 @@ export async function selectForDigest(db: Queryable, segment: Segment, now: Date
   const all = await segmentCandidates(db, segment, now);
   const customers = all.filter((c) => !inCooldown(c.listing, c, now, rule));
   return { customers, inCooldown: all.length - customers.length };
+}
+
+/** The listings of one ledger (a segment, or one recipient list of it), by customer. */
+export async function loadListings(db: Queryable, ledger: string): Promise<Map<string, Listing>> {
+  const { rows } = await db.query<{ customer_id: string; listed_at: Date; listed_score: number; listed_level: string }>(
+    "select customer_id, listed_at, listed_score, listed_level from outreach_listing where segment = $1",
+    [ledger],
+  );
+  return new Map(rows.map((r) => [r.customer_id, { listedAt: r.listed_at, listedScore: r.listed_score, listedLevel: r.listed_level }]));
 }
 
 /** Current rows for given customers (alerts), lastSeenScore left to the caller. */
