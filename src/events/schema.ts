@@ -241,6 +241,12 @@ export const ticketPriority = z.enum(["low", "normal", "high", "urgent"]);
 /** The outcomes a retention team can report, in the order a contact usually goes. */
 export const RETENTION_OUTCOMES = ["contacted", "offer_made", "accepted", "declined", "unreachable"] as const;
 export const retentionOutcomeKind = z.enum(RETENTION_OUTCOMES);
+/**
+ * Outcomes in which the team reached the customer: the customer was treated. "unreachable" is not
+ * treatment (the customer heard nothing). One definition for cooldowns, the saved KPI and the
+ * `treated` columns of training datasets.
+ */
+export const REACHED_OUTCOMES: ReadonlySet<string> = new Set<string>(["contacted", "offer_made", "accepted", "declined"]);
 export type RetentionOutcomeKind = z.infer<typeof retentionOutcomeKind>;
 
 /**

@@ -3,6 +3,7 @@
  * shared with the result (safe because nothing mutates either). Every fold is order independent;
  * see state.ts for why each kind of field is.
  */
+import { REACHED_OUTCOMES } from "../events/schema.js";
 import type {
   ChurnEvent,
   CustomerProfileEvent,
@@ -102,14 +103,12 @@ export function applyEvent(state: CustomerState, event: ChurnEvent): CustomerSta
   };
 }
 
-const REACHED: ReadonlySet<string> = new Set(["contacted", "offer_made", "accepted", "declined"]);
-
 function addOutcome(o: OutcomeFacts | null, e: RetentionOutcomeEvent, at: number): OutcomeFacts {
   const kind = e.outcome;
   const stamp: Stamp = { at, eventId: e.eventId };
   return {
     count: (o?.count ?? 0) + 1,
-    lastReachedAt: REACHED.has(kind) ? maxOf(o?.lastReachedAt ?? null, at) : o?.lastReachedAt ?? null,
+    lastReachedAt: REACHED_OUTCOMES.has(kind) ? maxOf(o?.lastReachedAt ?? null, at) : o?.lastReachedAt ?? null,
     // An accepted or declined offer was made, even when the team did not report offer_made first.
     lastOfferAt: kind === "offer_made" || kind === "accepted" || kind === "declined" ? maxOf(o?.lastOfferAt ?? null, at) : o?.lastOfferAt ?? null,
     lastAcceptedAt: kind === "accepted" ? maxOf(o?.lastAcceptedAt ?? null, at) : o?.lastAcceptedAt ?? null,
