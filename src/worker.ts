@@ -105,7 +105,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previousPeriod(period, o.timeZone), at);
         const results = await runDigest(db.pool, {
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
-          from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, logger,
+          from: o.from, cooldownDays: o.cooldownDays, declinedCooldownDays: o.declinedCooldownDays, crmLinkTemplate: o.crmLinkTemplate, logger,
         });
         // Messages are due from the job's own time, so send them on that clock; but not inside the
         // job, which holds a pool connection and the job lock that a slow relay must not hold.

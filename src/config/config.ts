@@ -156,6 +156,7 @@ const envSchema = z.object({
   OUTBOX_DIR: z.string().min(1).default("./outbox"),
   MAIL_FROM: z.string().min(3).default("churnwatch <churnwatch@localhost>"),
   OUTREACH_COOLDOWN_DAYS: intFrom(0, 365).default(7),
+  OUTREACH_DECLINED_COOLDOWN_DAYS: intFrom(0, 3650).default(30),
   ALERT_RATE_PER_HOUR: intFrom(0, 10_000).default(5),
   CRM_LINK_TEMPLATE: z.string().regex(/^https?:\/\/.*\{customerId\}/, "an http(s) URL containing {customerId}").optional(),
   KPI_PERIOD_DAYS: intFrom(1, 366).default(30),
@@ -182,6 +183,9 @@ const envSchema = z.object({
   // Unset: raw events are kept for good (they feed training sets and the KPIs' history).
   RETENTION_RAW_EVENT_DAYS: intFrom(1, 36_500).optional(),
   RETENTION_BATCH_ROWS: intFrom(100, 100_000).default(10_000),
+  LIVE_QUALITY_CRON: cronExpr.default("15 4 * * *"),
+  DRIFT_PSI_THRESHOLD: z.coerce.number({ error: "a number above 0, at most 10" })
+    .gt(0, "a number above 0, at most 10").max(10, "a number above 0, at most 10").default(0.2),
 });
 
 export type Env = z.output<typeof envSchema>;
@@ -207,6 +211,8 @@ export interface Config {
     outboxDir: string;
     from: string;
     cooldownDays: number;
+    /** A customer who declined an offer is not listed for this long (OUTREACH_DECLINED_COOLDOWN_DAYS; 0 = off). */
+    declinedCooldownDays: number;
     alertRatePerHour: number;
     crmLinkTemplate: string | null;
     kpiPeriodDays: number;
@@ -250,6 +256,15 @@ export interface Config {
     /** Null: raw events are never deleted. */
     rawEventDays: number | null;
     batchRows: number;
+  };
+  /**
+   * The daily live-quality job (its cron is read in UTC): the model graded on what happened one
+   * horizon after its scores, feature drift against the training rows, the saved KPI.
+   */
+  quality: {
+    cron: string;
+    /** Population stability index above which a feature's drift is warned about (0.2 conventionally). */
+    psiThreshold: number;
   };
   logLevel: Env["LOG_LEVEL"];
   httpPort: number;
@@ -315,6 +330,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       outboxDir: e.OUTBOX_DIR,
       from: e.MAIL_FROM,
       cooldownDays: e.OUTREACH_COOLDOWN_DAYS,
+      declinedCooldownDays: e.OUTREACH_DECLINED_COOLDOWN_DAYS,
       alertRatePerHour: e.ALERT_RATE_PER_HOUR,
       crmLinkTemplate: e.CRM_LINK_TEMPLATE ?? null,
       kpiPeriodDays: e.KPI_PERIOD_DAYS,
@@ -352,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rawEventDays: e.RETENTION_RAW_EVENT_DAYS ?? null,
       batchRows: e.RETENTION_BATCH_ROWS,
     },
+    quality: { cron: e.LIVE_QUALITY_CRON, psiThreshold: e.DRIFT_PSI_THRESHOLD },
     logLevel: e.LOG_LEVEL,
     httpPort: e.HTTP_PORT,
   };

@@ -4,3 +4,4 @@ export * from "./report.js";
 export { computeKpiCounts, computeKpis, DEFAULT_ACTIVE_WINDOW_DAYS, type KpiPeriodOptions } from "./compute.js";
 export { readKpiSnapshot, saveKpiSnapshot, snapshotKpis, type KpisWithChange } from "./snapshots.js";
 export { assertTimeZone, localDate, previousPeriod, startOfLocalDay, trailingDays, zonedMidnight, type Period } from "./period.js";
+export { computeSavedKpi, DEFAULT_AT_RISK_LEVELS, describeSavedKpi, judgedPeriod, type SavedKpi, type SavedKpiLevel, type SavedKpiOptions } from "./saved.js";

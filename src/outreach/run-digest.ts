@@ -12,7 +12,7 @@ import { localDate } from "../kpi/period.js";
 import type { Logger } from "../log.js";
 import { renderDigest } from "./render-digest.js";
 import { enqueueMessage, isEnqueued } from "./outbox.js";
-import { DEFAULT_RISE_DELTA, recordListings, selectForDigest } from "./select.js";
+import { DEFAULT_RISE_DELTA, recordListings, selectForDigest, type CooldownRule } from "./select.js";
 import type { Segment } from "./segments.js";
 import { inTransactionOr, Rollback } from "../store/tx.js";
 
@@ -33,6 +33,8 @@ export interface RunDigestOptions {
   /** OUTREACH_COOLDOWN_DAYS: a customer listed in a segment is not listed again for this long unless their risk rose. */
   cooldownDays: number;
   riseDelta?: number;
+  /** OUTREACH_DECLINED_COOLDOWN_DAYS: a customer who declined an offer is not listed for this long (select.ts). */
+  declinedCooldownDays?: number;
   /** CRM_LINK_TEMPLATE, for segments without their own crmLinkTemplate. */
   crmLinkTemplate?: string | null;
   /** Skip segments with nobody to contact instead of mailing "nothing to do" (default false: teams see the job ran). */
@@ -65,7 +67,10 @@ export function digestDedupeKey(segmentId: string, recipients: readonly string[]
 export async function runDigest(pool: pg.Pool, opts: RunDigestOptions): Promise<DigestRunResult[]> {
   const periodKey = opts.periodKey ?? localDate(opts.now, opts.timeZone);
   const periodLabel = opts.periodLabel ?? defaultPeriodLabel(opts.now, opts.timeZone);
-  const rule = { cooldownDays: opts.cooldownDays, riseDelta: opts.riseDelta ?? DEFAULT_RISE_DELTA };
+  const rule: CooldownRule = {
+    cooldownDays: opts.cooldownDays, riseDelta: opts.riseDelta ?? DEFAULT_RISE_DELTA,
+    ...(opts.declinedCooldownDays !== undefined ? { declinedDays: opts.declinedCooldownDays } : {}),
+  };
   const results: DigestRunResult[] = [];
   for (const segment of opts.segments) {
     results.push(await digestOne(pool, segment, opts, periodKey, periodLabel, rule));
@@ -79,7 +84,7 @@ async function digestOne(
   opts: RunDigestOptions,
   periodKey: string,
   periodLabel: string,
-  rule: { cooldownDays: number; riseDelta: number },
+  rule: CooldownRule,
 ): Promise<DigestRunResult> {
   const dedupeKey = digestDedupeKey(segment.id, segment.recipients, periodKey);
   const base = { segment: segment.id, dedupeKey };
