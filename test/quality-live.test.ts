@@ -20,6 +20,18 @@ import {
   describeLiveQuality, evaluateLive, latestLiveQuality, psi, readEvaluations, runLiveQuality,
 } from "../src/quality/index.js";
 import { startTestPostgres, type TestPostgres } from "./support/servers.js";
+import { installModel, sharedTestArtifact } from "./support/model.js";
+import { main as evaluateMain } from "../src/cli/evaluate.js";
+import { backtestNotes, backtestScores } from "../src/quality/backtest.js";
+import { prepareServingModel } from "../src/model/load.js";
+import { scoreState } from "../src/scoring/scorer.js";
+import { isScored, lifecycleAt } from "../src/features/lifecycle.js";
+import { stateAsOf } from "../src/features/index.js";
+import { simulate } from "../src/simulate/index.js";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { vi } from "vitest";
 
 let server: TestPostgres;
 let pool: pg.Pool;
@@ -62,7 +74,7 @@ function artifact(): ModelArtifact {
   const blank = { rows: 1, positives: 1, rocAuc: 0.8, prAuc: 0.5, brier: 0.2, liftTop10: 2, precisionTop10: 0.6 };
   return {
     format: ARTIFACT_FORMAT, modelVersion: "m1", createdAt: iso(T - 30 * DAY), description: "hand-made", starter: false,
-    featureSetVersion: "x", featureNames: [], churnDefinition: { horizonDays: 90, text: "t" },
+    featureSetVersion: "x", featureNames: ["purchase_count"], churnDefinition: { horizonDays: 90, text: "t" },
     trainingWindow: { trainCutoffs: [], validationCutoffs: [] },
     metrics: {
       validation: blank, baselines: {},
@@ -231,5 +243,79 @@ describe("the daily live-quality job", () => {
     expect(outcome.drift).toBe("no profile in the model artifact");
     expect(outcome.evaluations[0]).toMatchObject({ modelVersion: "m1" });
     expect(outcome.notes.join(" ")).toMatch(/records no feature profile/);
+  });
+});
+
+describe("churnwatch evaluate --live", () => {
+  let dir = "";
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("prints the graded scores per level next to what the artifact claimed, and writes an HTML report", async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "cw-live-"));
+    await installModel(dir, artifact(), "m1");
+    const out: string[] = [];
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (out.push(String(chunk)), true));
+    const errWrite = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    const report = path.join(dir, "live.html");
+    try {
+      const code = await evaluateMain(["--live", "--models-dir", dir, "--as-of", iso(T), "--database-url", server.url, "--report", report]);
+      expect(code).toBe(0);
+    } finally {
+      write.mockRestore();
+      errWrite.mockRestore();
+    }
+    const text = out.join("");
+    expect(text).toContain("model m1: scores in force at 2026-06-01 (score_history: as published)");
+    expect(text).toMatch(/live\s+10\s+4\s+0\.833\s+1\.000\s+0\.330\s+0\.1735/);
+    expect(text).toMatch(/untreated\s+9\s+3\s+0\.778/);
+    expect(text).toMatch(/at training\s+0\.900 \[0\.860, 0\.930\]/);
+    expect(text).toContain("bands: high 66.7% of 3 (predicted 80.0%, at training 80.0%); medium 33.3% of 3 (predicted 41.7%); low 25.0% of 4 (predicted 11.3%)");
+    expect(text).toContain("model m0: scores in force at 2026-06-01");
+    expect(text).toContain("note: m1: only 4 churned and 6 stayed");
+    const html = await readFile(report, "utf8");
+    expect(html).toContain("<h1>Live model quality: m1</h1>");
+    expect(html).toContain("Predicted vs realised churn per risk level");
+    expect(html).not.toMatch(/<script/i);
+  });
+
+  it("refuses --as-of without --live, and --dataset with it", async () => {
+    await expect(evaluateMain(["--current", "--dataset", "x.csv", "--as-of", "2026-01-01"])).rejects.toThrow(/--as-of needs --live/);
+    await expect(evaluateMain(["--live", "--dataset", "x.csv"])).rejects.toThrow(/leave out --dataset/);
+  });
+});
+
+describe("backtest: scores as of T re-computed from the event history", () => {
+  it("gives every customer in the population at T the score the worker's scorer gives their state as of T", async () => {
+    const url = await server.createDatabase("backtest");
+    const db = new pg.Pool({ connectionString: url, max: 2 });
+    db.on("error", () => undefined);
+    try {
+      await migrate(db);
+      const now = Date.parse("2026-03-01T00:00:00Z");
+      const { events } = simulate({ seed: 21, customers: 120, now: new Date(now), days: 300 });
+      await writeBatch(db, { groupId: "g", topic: "t", partition: 0 }, { events: events.map((event, i) => ({ offset: i, event })), rejects: [], nextOffset: events.length });
+      const served = prepareServingModel(JSON.parse(JSON.stringify(await sharedTestArtifact())));
+      const at = new Date(now - 120 * DAY);
+      const scores = await backtestScores(db, served.artifact, at, { pageSize: 25 });
+      const byCustomer = new Map<string, ChurnEvent[]>();
+      for (const e of events) byCustomer.set(e.customerId, [...(byCustomer.get(e.customerId) ?? []), e]);
+      const expected = [...byCustomer].flatMap(([id, list]) => {
+        const state = stateAsOf(id, list, at);
+        if (!isScored(lifecycleAt(state, at.getTime(), DEFAULT_LIFECYCLE_RULE))) return [];
+        const sc = scoreState(served, state, at.getTime());
+        return [[id, sc.score, sc.riskLevel]];
+      }).sort();
+      expect(scores.length).toBeGreaterThan(40);
+      expect(scores.map((x) => [x.customerId, x.score, x.riskLevel]).sort()).toEqual(expected);
+      expect(new Set(scores.map((x) => x.modelVersion))).toEqual(new Set([served.artifact.modelVersion]));
+      expect(backtestNotes(served.artifact, at, new Date(now))).toEqual([]);
+      expect(backtestNotes(served.artifact, new Date(now - 10 * DAY), new Date(now))[0]).toMatch(/horizon after .* has not ended/);
+      expect(backtestNotes({ ...served.artifact, trainingWindow: { trainCutoffs: [iso(now - 200 * DAY)], validationCutoffs: [] } }, at, new Date(now))[0])
+        .toMatch(/inside model .* training window/);
+    } finally {
+      await db.end();
+    }
   });
 });
