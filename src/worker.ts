@@ -129,7 +129,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       // the training rows, the saved KPI; stored, logged (warnings on drift or a weak ranking), exported.
       run: (at) => runLiveQuality({
         pool: db.pool, model: () => models.current(), modelsDir: config.scoring.modelDir, psiThreshold: config.quality.psiThreshold,
-        savedPeriodDays: o.kpiPeriodDays, logger: logger.child({ component: "quality" }), metrics,
+        savedPeriodDays: o.kpiPeriodDays, scoreHistoryDays: config.retention.scoreHistoryDays, logger: logger.child({ component: "quality" }), metrics,
       }, at),
     },
   ], logger, { metrics });

@@ -243,6 +243,8 @@ describe("the daily live-quality job", () => {
     expect(outcome.drift).toBe("no profile in the model artifact");
     expect(outcome.evaluations[0]).toMatchObject({ modelVersion: "m1" });
     expect(outcome.notes.join(" ")).toMatch(/records no feature profile/);
+    const short = await runLiveQuality({ pool, model: () => model, psiThreshold: 0.2, savedPeriodDays: 30, scoreHistoryDays: 60, logger }, new Date(AT + DAY));
+    expect(short.notes.join(" ")).toMatch(/RETENTION_SCORE_HISTORY_DAYS \(60\) is not longer than the model's horizon \(90 days\)/);
   });
 });
 

@@ -35,6 +35,8 @@ export interface LiveQualityDeps {
   psiThreshold: number;
   /** Length of the saved KPI's judged period (KPI_PERIOD_DAYS). */
   savedPeriodDays: number;
+  /** RETENTION_SCORE_HISTORY_DAYS: the scores graded are one horizon old, so the window must be longer. */
+  scoreHistoryDays?: number;
   logger: Logger;
   metrics?: Metrics;
 }
@@ -79,6 +81,12 @@ export async function runLiveQuality(deps: LiveQualityDeps, at: Date): Promise<L
   const rule = populationOf(artifact);
   const asOf = new Date(at.getTime() - horizonDays * DAY_MS);
   const notes: string[] = [];
+  if (deps.scoreHistoryDays !== undefined && deps.scoreHistoryDays <= horizonDays) {
+    // The retention job deletes score_history rows older than its window: the scores one horizon
+    // ago are gone (or about to be) before they can be graded.
+    notes.push(`RETENTION_SCORE_HISTORY_DAYS (${deps.scoreHistoryDays}) is not longer than the model's horizon (${horizonDays} days): the scores to grade are deleted first`);
+    log.warn({ scoreHistoryDays: deps.scoreHistoryDays, horizonDays }, "live model quality: score history is kept for less than the horizon; raise RETENTION_SCORE_HISTORY_DAYS");
+  }
 
   // 1. The scores in force one horizon ago, graded.
   const evaluations: LiveEvaluation[] = await evaluateLive(deps.pool, asOf, {
