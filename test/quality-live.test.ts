@@ -177,6 +177,12 @@ describe("live evaluation of the scores in force at T", () => {
     expect(m1!.outsidePopulation).toBe(2);
     expect(m0).toMatchObject({ modelVersion: "m0", rows: 2, positives: 1, rocAuc: 1 });
   });
+
+  it("gives the same answer page by page (pages split the customers anywhere)", async () => {
+    const opts = { horizonDays: 90, rule: DEFAULT_LIFECYCLE_RULE, bands: { medium: 0.3, high: 0.6 }, evaluatedAt: new Date(AT) };
+    const whole = await evaluateLive(pool, new Date(T), opts);
+    for (const size of [1, 3, 7]) expect(await evaluateLive(pool, new Date(T), opts, size), `page size ${size}`).toEqual(whole);
+  });
 });
 
 describe("the daily live-quality job", () => {

@@ -15,7 +15,7 @@ import { artifactFileName, readArtifactFile } from "../model/registry.js";
 import { backtestNotes, backtestScores } from "../quality/backtest.js";
 import { driftOfScoredCustomers } from "../quality/drift.js";
 import { expectedOf, MIN_CLASS_CUSTOMERS } from "../quality/job.js";
-import { evaluateCohort, gradeScores, outcomeFacts, scoresInForce, type LiveEvaluation } from "../quality/live.js";
+import { evaluateCohort, evaluateLive, gradeScores, outcomeFacts, type LiveEvaluation } from "../quality/live.js";
 import { liveReportText, renderLiveReport } from "../quality/report.js";
 import { readEvaluations } from "../quality/store.js";
 import { CliError, dateOption, daysOption } from "./args.js";
@@ -42,15 +42,20 @@ export async function evaluateLiveMain(artifact: ModelArtifact, modelsDir: strin
   const { db, close } = await openCliDatabase(config);
   try {
     const pool = db.pool;
-    const scores = v.backtest ? await backtestScores(pool, artifact, at) : await scoresInForce(pool, at);
-    if (v.backtest) notes.push(...backtestNotes(artifact, at, now));
-    else if (asOfMs + horizonDays * DAY_MS > now.getTime()) {
-      notes.push(`the ${horizonDays}-day horizon after ${at.toISOString().slice(0, 10)} has not ended: customers who have not bought yet count as churned`);
+    const options = { horizonDays, rule, bands: artifact.thresholds, evaluatedAt: now, source: v.backtest ? "backtest" as const : "score_history" as const };
+    let evaluations: LiveEvaluation[];
+    if (v.backtest) {
+      notes.push(...backtestNotes(artifact, at, now));
+      const scores = await backtestScores(pool, artifact, at);
+      const facts = await outcomeFacts(pool, scores.map((s) => s.customerId), at, horizonDays);
+      evaluations = evaluateCohort(gradeScores(scores, facts, at, rule), at, options);
+    } else {
+      if (asOfMs + horizonDays * DAY_MS > now.getTime()) {
+        notes.push(`the ${horizonDays}-day horizon after ${at.toISOString().slice(0, 10)} has not ended: customers who have not bought yet count as churned`);
+      }
+      // The daily job's own path, so the report and the stored series agree.
+      evaluations = await evaluateLive(pool, at, options);
     }
-    const facts = await outcomeFacts(pool, scores.map((s) => s.customerId), at, horizonDays);
-    const evaluations: LiveEvaluation[] = evaluateCohort(gradeScores(scores, facts, at, rule), at, {
-      horizonDays, rule, bands: artifact.thresholds, evaluatedAt: now, source: v.backtest ? "backtest" : "score_history",
-    });
     for (const ev of evaluations) {
       ev.expected = ev.modelVersion === artifact.modelVersion ? expectedOf(artifact) : await otherExpected(modelsDir, ev.modelVersion);
       const stayed = ev.rows - ev.positives;

@@ -8,7 +8,7 @@
 export { bandChurn, liveMetrics, type LiveBand, type LiveMetricValues } from "./metrics.js";
 export { DEFAULT_PSI_THRESHOLD, DriftAccumulator, driftOfScoredCustomers, psi, PSI_FLOOR, type DriftReport, type FeatureDrift } from "./drift.js";
 export {
-  churned, evaluateCohort, evaluateLive, gradeScores, outcomeFacts, scoresInForce, stageAt,
+  churned, CohortColumns, evaluateCohort, evaluateLive, gradeScores, outcomeFacts, scoresInForce, stageAt,
   type Cohort, type EvaluateOptions, type Expected, type GradedScore, type LiveEvaluation, type ScoreAt, type WindowFacts,
 } from "./live.js";
 export { expectedOf, exportLiveQuality, MIN_CLASS_CUSTOMERS, runLiveQuality, type LiveQualityDeps, type LiveQualityOutcome } from "./job.js";

@@ -49,14 +49,18 @@ export interface WindowFacts {
   reachedAfter: boolean;
 }
 
-/** The score in force at T for every customer scored at or before it (all model versions). */
-export async function scoresInForce(db: Queryable, at: Date): Promise<ScoreAt[]> {
-  // DISTINCT ON walks score_history_customer_id_scored_at_idx once: the newest row <= T per customer.
+/**
+ * The score in force at T for the next `limit` customers after `after` (by id) who were scored at or
+ * before T (all model versions). DISTINCT ON walks score_history_customer_id_scored_at_idx in
+ * customer order: the newest row <= T per customer, one page per statement.
+ */
+export async function scoresInForce(db: Queryable, at: Date, after = "", limit = 1_000_000_000): Promise<ScoreAt[]> {
   const { rows } = await db.query<{ customer_id: string; score: number; risk_level: string; model_version: string; scored_at: Date }>(
     `select distinct on (customer_id) customer_id, score, risk_level, model_version, scored_at
-       from score_history where scored_at <= $1
-      order by customer_id, scored_at desc`,
-    [at],
+       from score_history where scored_at <= $1 and customer_id > $2
+      order by customer_id, scored_at desc
+      limit $3`,
+    [at, after, limit],
   );
   return rows.map((r) => ({ customerId: r.customer_id, score: r.score, riskLevel: r.risk_level, modelVersion: r.model_version, scoredAt: r.scored_at }));
 }
@@ -178,40 +182,70 @@ export interface EvaluateOptions {
   expected?: (modelVersion: string) => Expected | null;
 }
 
-/** One evaluation per model version among the graded scores, the version with most rows first. */
-export function evaluateCohort(cohort: Cohort, at: Date, opts: EvaluateOptions): LiveEvaluation[] {
-  const byVersion = new Map<string, GradedScore[]>();
-  for (const g of cohort.graded) {
-    const list = byVersion.get(g.modelVersion);
-    if (list) list.push(g);
-    else byVersion.set(g.modelVersion, [g]);
+/**
+ * Graded scores kept as columns per model version: a few numbers per customer instead of an object,
+ * so a base of millions is graded page by page in little memory.
+ */
+export class CohortColumns {
+  readonly byVersion = new Map<string, { labels: number[]; scores: number[]; levels: string[]; treated: boolean[] }>();
+  outsidePopulation = 0;
+
+  add(cohort: Cohort): this {
+    this.outsidePopulation += cohort.outsidePopulation;
+    for (const g of cohort.graded) {
+      let c = this.byVersion.get(g.modelVersion);
+      if (!c) {
+        c = { labels: [], scores: [], levels: [], treated: [] };
+        this.byVersion.set(g.modelVersion, c);
+      }
+      c.labels.push(g.label);
+      c.scores.push(g.score);
+      c.levels.push(g.riskLevel);
+      c.treated.push(g.treated);
+    }
+    return this;
   }
+}
+
+/** One evaluation per model version among the graded scores, the version with most rows first. */
+export function evaluateCohort(cohort: Cohort | CohortColumns, at: Date, opts: EvaluateOptions): LiveEvaluation[] {
+  const columns = cohort instanceof CohortColumns ? cohort : new CohortColumns().add(cohort);
   const ranges = new Map(opts.bands ? bandRanges(opts.bands).map((r) => [r.level as string, { from: r.from, to: r.to }]) : []);
-  return [...byVersion]
-    .sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1))
-    .map(([modelVersion, rows]) => {
-      const labels = Uint8Array.from(rows, (r) => r.label);
-      const probabilities = Float64Array.from(rows, (r) => r.score);
-      const untreated = rows.filter((r) => !r.treated);
+  return [...columns.byVersion]
+    .sort((a, b) => b[1].labels.length - a[1].labels.length || (a[0] < b[0] ? -1 : 1))
+    .map(([modelVersion, c]) => {
+      const untreated = c.treated.flatMap((t, i) => (t ? [] : [i]));
       return {
         asOf: at.toISOString(),
         evaluatedAt: opts.evaluatedAt.toISOString(),
         horizonDays: opts.horizonDays,
         modelVersion,
-        ...liveMetrics(labels, probabilities),
-        bands: bandChurn(rows.map((r) => r.riskLevel), labels, probabilities, RISK_LEVELS, ranges),
-        treated: rows.length - untreated.length,
-        untreated: liveMetrics(Uint8Array.from(untreated, (r) => r.label), Float64Array.from(untreated, (r) => r.score)),
-        outsidePopulation: cohort.outsidePopulation,
+        ...liveMetrics(c.labels, c.scores),
+        bands: bandChurn(c.levels, c.labels, c.scores, RISK_LEVELS, ranges),
+        treated: c.labels.length - untreated.length,
+        untreated: liveMetrics(untreated.map((i) => c.labels[i]!), untreated.map((i) => c.scores[i]!)),
+        outsidePopulation: columns.outsidePopulation,
         source: opts.source ?? "score_history",
         expected: opts.expected?.(modelVersion) ?? null,
       };
     });
 }
 
-/** The whole path for the worker's scores: scores in force at T, outcomes, evaluation per model version. */
-export async function evaluateLive(pool: pg.Pool | Queryable, at: Date, opts: EvaluateOptions): Promise<LiveEvaluation[]> {
-  const scores = await scoresInForce(pool, at);
-  const facts = await outcomeFacts(pool, scores.map((s) => s.customerId), at, opts.horizonDays);
-  return evaluateCohort(gradeScores(scores, facts, at, opts.rule), at, opts);
+/**
+ * The whole path for the worker's scores: the scores in force at T, what happened, one evaluation
+ * per model version. Pages of `pageSize` customers, each one statement on score_history and one
+ * on raw_event, so no statement reads the whole history and memory holds columns, not rows.
+ */
+export async function evaluateLive(pool: pg.Pool | Queryable, at: Date, opts: EvaluateOptions, pageSize = 5000): Promise<LiveEvaluation[]> {
+  const columns = new CohortColumns();
+  let after = "";
+  for (;;) {
+    const page = await scoresInForce(pool, at, after, pageSize);
+    if (page.length === 0) break;
+    const facts = await outcomeFacts(pool, page.map((s) => s.customerId), at, opts.horizonDays, pageSize);
+    columns.add(gradeScores(page, facts, at, opts.rule));
+    if (page.length < pageSize) break;
+    after = page[page.length - 1]!.customerId;
+  }
+  return evaluateCohort(columns, at, opts);
 }
