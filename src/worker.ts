@@ -20,6 +20,7 @@ import { createMailTransport, mailIdentity, runDigest, startOutboxSender, type M
 import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
 import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
 import { runRetention } from "./schedule/retention.js";
+import { exportLiveQuality, runLiveQuality } from "./quality/job.js";
 
 export interface WorkerOptions {
   logger?: Logger;
@@ -109,7 +110,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         const results = await runDigest(db.pool, {
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
           kpiPeriod: { current: period, previous, activeWindowDays: o.kpiActiveWindowDays }, identity,
-          from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, unsubscribe: o.listUnsubscribe, logger,
+          from: o.from, cooldownDays: o.cooldownDays, declinedCooldownDays: o.declinedCooldownDays, crmLinkTemplate: o.crmLinkTemplate, unsubscribe: o.listUnsubscribe, logger,
         });
         // Messages are due from the job's own time, so send them on that clock; but not inside the
         // job, which holds a pool connection and the job lock that a slow relay must not hold.
@@ -123,6 +124,17 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       timeZone: "UTC",
       // Tables that grow with time are pruned to their windows; the outcome says what went.
       run: (at) => runRetention(db.pool, at, config.retention, logger.child({ component: "retention" })),
+    },
+    {
+      name: "live-quality",
+      cron: config.quality.cron,
+      timeZone: "UTC",
+      // The scores in force one horizon ago graded on what happened since, feature drift against
+      // the training rows, the saved KPI; stored, logged (warnings on drift or a weak ranking), exported.
+      run: (at) => runLiveQuality({
+        pool: db.pool, model: () => models.current(), modelsDir: config.scoring.modelDir, psiThreshold: config.quality.psiThreshold,
+        savedPeriodDays: o.kpiPeriodDays, scoreHistoryDays: config.retention.scoreHistoryDays, logger: logger.child({ component: "quality" }), metrics,
+      }, at),
     },
   ], logger, { metrics });
   const schedules = options.schedules !== false;
@@ -160,6 +172,14 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       await options.afterDbCommit?.(ref, outcome);
     },
   });
+
+  // Every worker exports the newest live-quality results (the job runs on one of them once a day),
+  // so any replica's scrape has them and a restart does not blank what the model-quality alert reads.
+  const exportQuality = () => void exportLiveQuality(db.pool, metrics, config.quality.psiThreshold)
+    .catch((err: unknown) => logger.debug({ err }, "could not export live-quality metrics; trying again later"));
+  exportQuality();
+  const qualityGauge = setInterval(exportQuality, 5 * 60_000);
+  qualityGauge.unref();
 
   const poolGauge = setInterval(() => {
     const p = db.pool;
@@ -203,6 +223,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     async stop() {
       clearInterval(drainTimer);
       clearInterval(poolGauge);
+      clearInterval(qualityGauge);
       scheduler.stop();
       // Aborts a send in flight (its claim is given back, so another worker sends it at once).
       await mail.stop();

@@ -9,3 +9,4 @@ export {
 export {
   readSegmentTrend, recordSegmentSnapshot, settleSegmentChurn, TREND_WEEKS, type SegmentTrend, type SnapshotMember, type TrendWeek,
 } from "./segment-trends.js";
+export { computeSavedKpi, DEFAULT_AT_RISK_LEVELS, describeSavedKpi, judgedPeriod, type SavedKpi, type SavedKpiLevel, type SavedKpiOptions } from "./saved.js";

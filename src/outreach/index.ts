@@ -61,7 +61,7 @@ export {
   type SendOptions,
   type SendOutcome,
 } from "./transport.js";
-export { DEFAULT_RISE_DELTA, inCooldown, selectForDigest, type CooldownRule, type DigestSelection, type Listing } from "./select.js";
+export { DEFAULT_DECLINED_DAYS, DEFAULT_RISE_DELTA, inCooldown, selectForDigest, type ContactHistory, type CooldownRule, type DigestSelection, type Listing } from "./select.js";
 export {
   defaultPeriodLabel, digestDedupeKey, listingLedger, recipientsKey, runDigest, type DigestRunResult, type RunDigestOptions,
 } from "./run-digest.js";

@@ -22,7 +22,7 @@ import { DEFAULT_LOCALE } from "./i18n/locales.js";
 import { defaultUnsubscribe, unsubscribeUrl, type MailIdentity } from "./message.js";
 import { enqueueMessage, isEnqueued } from "./outbox.js";
 import { renderDigest } from "./render-digest.js";
-import { DEFAULT_RISE_DELTA, inCooldown, loadListings, recordListings, segmentCandidates, type Candidate } from "./select.js";
+import { DEFAULT_RISE_DELTA, inCooldown, loadListings, recordListings, segmentCandidates, type Candidate, type CooldownRule } from "./select.js";
 import { segmentTextFor, type RecipientList, type Segment } from "./segments.js";
 import { describeTrajectory, loadScoreHistory, type Trajectory } from "./trajectory.js";
 
@@ -48,6 +48,8 @@ export interface RunDigestOptions {
   /** OUTREACH_COOLDOWN_DAYS: a customer listed in a segment is not listed again for this long unless their risk rose. */
   cooldownDays: number;
   riseDelta?: number;
+  /** OUTREACH_DECLINED_COOLDOWN_DAYS: a customer who declined an offer is not listed for this long (select.ts). */
+  declinedCooldownDays?: number;
   /** CRM_LINK_TEMPLATE, for segments without their own crmLinkTemplate. */
   crmLinkTemplate?: string | null;
   /** Skip segments with nobody to contact instead of mailing "nothing to do" (default false: teams see the job ran). */
@@ -105,7 +107,10 @@ interface SegmentContext {
 
 export async function runDigest(pool: pg.Pool, opts: RunDigestOptions): Promise<DigestRunResult[]> {
   const periodKey = opts.periodKey ?? localDate(opts.now, opts.timeZone);
-  const rule = { cooldownDays: opts.cooldownDays, riseDelta: opts.riseDelta ?? DEFAULT_RISE_DELTA };
+  const rule: CooldownRule = {
+    cooldownDays: opts.cooldownDays, riseDelta: opts.riseDelta ?? DEFAULT_RISE_DELTA,
+    ...(opts.declinedCooldownDays !== undefined ? { declinedDays: opts.declinedCooldownDays } : {}),
+  };
   const results: DigestRunResult[] = [];
   for (const segment of opts.segments) {
     const pending: RecipientList[] = [];
@@ -167,7 +172,7 @@ async function digestOne(
   context: SegmentContext,
   opts: RunDigestOptions,
   periodKey: string,
-  rule: { cooldownDays: number; riseDelta: number },
+  rule: CooldownRule,
 ): Promise<DigestRunResult> {
   const dedupeKey = digestDedupeKey(segment.id, list.to, periodKey);
   const base = { segment: segment.id, dedupeKey, locale: list.locale };
@@ -183,7 +188,7 @@ async function digestOne(
     const customers: Candidate[] = [];
     for (const c of context.candidates) {
       const listing = listings.get(c.customerId) ?? null;
-      if (!inCooldown(listing, c, opts.now, rule)) customers.push({ ...c, listing, lastSeenScore: listing?.listedScore ?? null });
+      if (!inCooldown(listing, c, opts.now, rule, c.contact)) customers.push({ ...c, listing, lastSeenScore: listing?.listedScore ?? null });
     }
     const cooling = context.candidates.length - customers.length;
     if (customers.length === 0 && opts.skipEmpty) {

@@ -6,7 +6,7 @@
  * so a digest follows the file the worker runs with even before the next rescoring.
  */
 import { featureRecord } from "../features/vector.js";
-import type { CustomerState } from "../features/state.js";
+import { outcomesOf, type CustomerState, type OutcomeFacts } from "../features/state.js";
 import type { Reason, ScoredCustomer } from "./customer.js";
 import { matchesSegment, type Segment } from "./segments.js";
 import { levelRank } from "../model/risk-levels.js";
@@ -25,18 +25,51 @@ export interface CooldownRule {
   cooldownDays: number;
   /** A score rise of at least this much (probability, 0.1 = 10 points) re-lists during the cooldown. */
   riseDelta: number;
+  /**
+   * OUTREACH_DECLINED_COOLDOWN_DAYS: a customer who declined an offer is not listed for this long
+   * after declining, whatever their risk does (0 = no separate rule). Default DEFAULT_DECLINED_DAYS.
+   */
+  declinedDays?: number;
 }
 
 export const DEFAULT_RISE_DELTA = 0.1;
+export const DEFAULT_DECLINED_DAYS = 30;
+
+/** What the teams reported (retention_outcome) that the cooldown reads. */
+export type ContactHistory = Pick<OutcomeFacts, "lastReachedAt" | "lastDeclinedAt">;
 
 /**
- * True when the customer stays out of this digest: the team saw them within cooldownDays and
- * their risk has not risen since (neither a higher level nor a score up by riseDelta or more).
- * Re-listing on a rise is the point: a cooldown must not hide a customer who got worse.
+ * True when the customer stays out of this digest. Three rules, the first that holds wins:
+ *
+ * 1. declined: a customer who declined an offer within `declinedDays` is held out whatever their
+ *    risk does: asking again within weeks turns a "no" into a complaint.
+ * 2. reached: a team reached the customer (contacted, offer_made, accepted or declined, in any
+ *    campaign or segment) within `cooldownDays`: held out whatever their risk does, since someone
+ *    is already talking to them and a second touch within days is what a cooldown prevents. An
+ *    "unreachable" attempt starts no such hold: the customer heard nothing, so they stay eligible
+ *    and only the listing rule below applies (the team retries after it, perhaps on another channel).
+ * 3. listed: the team saw them in this segment's digest within `cooldownDays` and their risk has
+ *    not risen since (neither a higher level nor a score up by riseDelta or more). Re-listing on a
+ *    rise is the point: a listing the team may not have acted on must not hide a customer who got worse.
+ *
+ * `cooldownDays` <= 0 turns rules 2 and 3 off; `declinedDays` 0 turns rule 1 off.
  */
-export function inCooldown(listing: Listing | null, current: { score: number; riskLevel: string }, now: Date, rule: CooldownRule): boolean {
-  if (listing === null || rule.cooldownDays <= 0) return false;
-  if (now.getTime() - listing.listedAt.getTime() >= rule.cooldownDays * DAY_MS) return false;
+export function inCooldown(
+  listing: Listing | null,
+  current: { score: number; riskLevel: string },
+  now: Date,
+  rule: CooldownRule,
+  contact: ContactHistory | null = null,
+): boolean {
+  const t = now.getTime();
+  const declinedDays = rule.declinedDays ?? DEFAULT_DECLINED_DAYS;
+  // An outcome stamped after `now` (a digest run for an earlier instant) does not count yet.
+  const within = (at: number | null | undefined, days: number) => at != null && at <= t && t - at < days * DAY_MS;
+  if (declinedDays > 0 && within(contact?.lastDeclinedAt, declinedDays)) return true;
+  if (rule.cooldownDays <= 0) return false;
+  if (within(contact?.lastReachedAt, rule.cooldownDays)) return true;
+  if (listing === null) return false;
+  if (t - listing.listedAt.getTime() >= rule.cooldownDays * DAY_MS) return false;
   if (levelRank(current.riskLevel) > levelRank(listing.listedLevel)) return false;
   // The epsilon keeps 0.6 - 0.5 (0.0999...) from failing a 0.1 rule.
   if (current.score - listing.listedScore >= rule.riseDelta - 1e-9) return false;
@@ -46,6 +79,8 @@ export function inCooldown(listing: Listing | null, current: { score: number; ri
 export interface Candidate extends ScoredCustomer {
   scoredAt: Date;
   listing: Listing | null;
+  /** What retention teams reported about the customer, for the cooldown (null: nothing yet). */
+  contact: ContactHistory | null;
 }
 
 interface CandidateRow {
@@ -100,6 +135,7 @@ function toCandidate(r: CandidateRow, now: Date): Candidate {
     features: featuresOf(r.state, now),
     scoredAt: r.scored_at,
     listing: r.listed_at === null ? null : { listedAt: r.listed_at, listedScore: r.listed_score!, listedLevel: r.listed_level! },
+    contact: r.state === null ? null : outcomesOf(r.state),
   };
 }
 
@@ -133,7 +169,7 @@ export interface DigestSelection {
 
 export async function selectForDigest(db: Queryable, segment: Segment, now: Date, rule: CooldownRule): Promise<DigestSelection> {
   const all = await segmentCandidates(db, segment, now);
-  const customers = all.filter((c) => !inCooldown(c.listing, c, now, rule));
+  const customers = all.filter((c) => !inCooldown(c.listing, c, now, rule, c.contact));
   return { customers, inCooldown: all.length - customers.length };
 }
 
