@@ -118,6 +118,9 @@ export function featureVector(state: CustomerState, asOf: Date | number): number
   for (let i = 0; i < out.length; i++) {
     const v = out[i] as number;
     if (!Number.isFinite(v)) throw new Error(`feature ${NAMES[i]} is ${v} for customer ${state.customerId}`);
+    // -0 (a trend of nothing times -1) prints as "0" in a dataset CSV: one zero, so a model sees
+    // the same value whether its rows came from memory or from a file.
+    if (v === 0) out[i] = 0;
   }
   return out;
 }
