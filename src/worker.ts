@@ -21,6 +21,8 @@ import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
 import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
 import { runRetention } from "./schedule/retention.js";
 import { exportLiveQuality, runLiveQuality } from "./quality/job.js";
+import { latestLiveQuality } from "./quality/store.js";
+import type { ModelCheck } from "./outreach/render-digest.js";
 
 export interface WorkerOptions {
   logger?: Logger;
@@ -48,6 +50,12 @@ export interface Worker {
   /** Runs the digest job for `now` (cluster-once per slot) and waits until what it enqueued was sent (or tried). */
   digestNow(now?: Date): Promise<unknown>;
   stop(): Promise<void>;
+}
+
+/** The live-quality job's newest check of the model in service, as the digest footer shows it. */
+async function digestModelCheck(pool: Db["pool"]): Promise<ModelCheck | null> {
+  const latest = (await latestLiveQuality(pool)).evaluations[0];
+  return latest ? { asOf: new Date(latest.asOf), horizonDays: latest.horizonDays, bands: latest.bands } : null;
 }
 
 export async function startWorker(config: Config, options: WorkerOptions = {}): Promise<Worker> {
@@ -108,6 +116,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         const previous = previousPeriod(period, o.timeZone);
         const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previous, at);
         const results = await runDigest(db.pool, {
+          modelCheck: await digestModelCheck(db.pool),
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
           kpiPeriod: { current: period, previous, activeWindowDays: o.kpiActiveWindowDays }, identity,
           from: o.from, cooldownDays: o.cooldownDays, declinedCooldownDays: o.declinedCooldownDays, crmLinkTemplate: o.crmLinkTemplate, unsubscribe: o.listUnsubscribe, logger,

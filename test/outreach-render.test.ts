@@ -244,6 +244,21 @@ describe("digest rendering", () => {
     expect(out.text).toContain("3 more customers were listed recently");
     expect(parseCsv(out.csv)).toHaveLength(1);
   });
+
+  it("shows how the model's earlier scores turned out, in the list's language, when there is a check", () => {
+    const modelCheck = {
+      asOf: new Date("2026-08-25T00:00:00Z"), horizonDays: 90,
+      bands: [{ level: "high", churnRate: 0.71, meanPredicted: 0.74 }, { level: "low", churnRate: 0.12, meanPredicted: 0.1 }, { level: "medium", churnRate: null, meanPredicted: null }],
+    };
+    const en = renderDigest({ segment, periodLabel: "p", kpis: [], customers: [], baseCurrency: "EUR", modelCheck });
+    expect(en.text).toContain("of the customers scored on 25 Aug, high 71% (predicted 74%), low 12% (predicted 10%) churned within 90 days.");
+    expect(en.html).toContain("high 71% (predicted 74%)");
+    const de = renderDigest({ segment, periodLabel: "p", kpis: [], customers: [], baseCurrency: "EUR", modelCheck, locale: "de-DE" });
+    expect(de.text).toMatch(/innerhalb von 90 Tagen abgewandert/);
+    expect(de.text).toMatch(/71\s%\s\(vorhergesagt 74\s%\)/);
+    const none = renderDigest({ segment, periodLabel: "p", kpis: [], customers: [], baseCurrency: "EUR" });
+    expect(none.text).not.toContain("How earlier scores turned out");
+  });
 });
 
 describe("alerts and cooldown rules", () => {

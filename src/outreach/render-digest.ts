@@ -71,6 +71,8 @@ export interface DigestInput {
   trajectories?: ReadonlyMap<string, Trajectory>;
   /** The List-Unsubscribe target, also linked in the footer. */
   unsubscribeUrl?: string | null;
+  /** How the model's earlier scores turned out (the live-quality job's latest check); absent: not shown. */
+  modelCheck?: ModelCheck | null;
 }
 
 export interface RenderedDigest {
@@ -94,6 +96,27 @@ interface Ctx {
   input: DigestInput;
   f: MailFormat;
   template: string | null;
+}
+
+/** Realised churn per risk level of the customers scored one horizon ago (src/quality). */
+export interface ModelCheck {
+  asOf: Date;
+  horizonDays: number;
+  bands: readonly { level: string; churnRate: number | null; meanPredicted: number | null }[];
+}
+
+/** "high 72% (predicted 70%), medium 38% (predicted 41%), ..." in the list's language. */
+function modelCheckLine(check: ModelCheck, f: MailFormat): string | null {
+  const { tr } = f;
+  const bands = check.bands.filter((b) => b.churnRate !== null);
+  if (bands.length === 0) return null;
+  return tr.t("digest", "modelCheck", {
+    date: f.shortDate(check.asOf),
+    days: check.horizonDays,
+    bands: bands.map((b) => tr.t("digest", "modelCheckBand", {
+      level: f.level(b.level), churned: f.score(b.churnRate!), predicted: b.meanPredicted === null ? "?" : f.score(b.meanPredicted),
+    })).join(", "),
+  });
 }
 
 export function renderDigest(input: DigestInput): RenderedDigest {
@@ -281,6 +304,7 @@ function renderHtml(ctx: Ctx, top: readonly ScoredCustomer[], p: Parts & { subje
   const { segment } = input;
   const { tr } = f;
   const unsubscribe = input.unsubscribeUrl && /^(https:|mailto:)/i.test(input.unsubscribeUrl) ? input.unsubscribeUrl : null;
+  const modelCheck = input.modelCheck ? modelCheckLine(input.modelCheck, f) : null;
   const body = [
     heading(segment.name, 1),
     `<div style="${SMALL};font-size:13px">${esc(tr.t("digest", "heading", { period: input.periodLabel }))}${segment.description ? ` \u00B7 ${esc(segment.description)}` : ""}</div>`,
@@ -294,6 +318,7 @@ function renderHtml(ctx: Ctx, top: readonly ScoredCustomer[], p: Parts & { subje
     `<p style="${SMALL};margin-top:20px;border-top:1px solid #d8dee4;padding-top:12px">${esc(tr.t("digest", "footer", { segment: segment.name, id: segment.id, rule: p.rule }))}` +
       (unsubscribe ? ` <a href="${esc(unsubscribe)}" style="color:${MUTED}">${esc(tr.t("digest", "unsubscribe"))}</a>` : "") +
       `</p>`,
+    modelCheck ? `<p style="${SMALL};margin-top:8px">${esc(modelCheck)}</p>` : "",
   ].filter((s) => s !== "").join("\n");
   return page({ lang: f.locale, title: segment.name, body, preheader: p.summary });
 }
@@ -359,6 +384,8 @@ function renderText(ctx: Ctx, top: readonly ScoredCustomer[], p: Parts): string 
     if (link) lines.push(`   ${link}`);
   });
   lines.push("", tr.t("digest", "textFooter", { id: segment.id, rule: p.rule }));
+  const check = input.modelCheck ? modelCheckLine(input.modelCheck, f) : null;
+  if (check) lines.push(check);
   if (input.unsubscribeUrl) lines.push(tr.t("digest", "textUnsubscribe", { url: input.unsubscribeUrl }));
   return `${lines.join("\n")}\n`;
 }

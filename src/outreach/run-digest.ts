@@ -21,13 +21,15 @@ import { mailFormat } from "./format.js";
 import { DEFAULT_LOCALE } from "./i18n/locales.js";
 import { defaultUnsubscribe, unsubscribeUrl, type MailIdentity } from "./message.js";
 import { enqueueMessage, isEnqueued } from "./outbox.js";
-import { renderDigest } from "./render-digest.js";
+import { renderDigest, type ModelCheck } from "./render-digest.js";
 import { DEFAULT_RISE_DELTA, inCooldown, loadListings, recordListings, segmentCandidates, type Candidate, type CooldownRule } from "./select.js";
 import { segmentTextFor, type RecipientList, type Segment } from "./segments.js";
 import { describeTrajectory, loadScoreHistory, type Trajectory } from "./trajectory.js";
 
 export interface RunDigestOptions {
   segments: readonly Segment[];
+  /** How the model's earlier scores turned out, for the footer (null or absent: not shown). */
+  modelCheck?: ModelCheck | null;
   now: Date;
   /** IANA zone of the teams (DIGEST_TIMEZONE): the default period is their local calendar day, weeks start on their Monday. */
   timeZone: string;
@@ -215,6 +217,7 @@ async function digestOne(
       trend: context.trend,
       trajectories: await trajectories(client, customers, opts.now),
       unsubscribeUrl: listUnsubscribe,
+      modelCheck: opts.modelCheck ?? null,
     });
     const res = await enqueueMessage(client, {
       kind: "digest", dedupeKey, from: opts.from, to: list.to, subject: rendered.subject,

@@ -41,6 +41,8 @@ export const bg: Catalogue = {
     textTitle: "{segment} \u2014 отчет за отлив: {period}",
     textFooter: "Сегмент {id}: {rule}. Подредени по стойност в риск = стойност на клиента x риск от отлив.",
     textUnsubscribe: "Откажете този отчет: {url}",
+    modelCheck: "Как се оправдаха по-ранните оценки: от клиентите, оценени на {date}, са напуснали в рамките на {days} дни: {bands}.",
+    modelCheckBand: "{level} {churned} (прогноза {predicted})",
   },
   trend: {
     heading: "{weeks, plural, one {Последната # седмица} other {Последните # седмици}}",

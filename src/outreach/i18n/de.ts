@@ -40,6 +40,8 @@ export const de: Catalogue = {
     textTitle: "{segment} \u2014 Churn-Übersicht für {period}",
     textFooter: "Segment {id}: {rule}. Sortiert nach gefährdetem Wert = Kundenwert x Abwanderungsrisiko.",
     textUnsubscribe: "Diese Übersicht abbestellen: {url}",
+    modelCheck: "Wie frühere Bewertungen eingetroffen sind: von den am {date} bewerteten Kunden sind {bands} innerhalb von {days} Tagen abgewandert.",
+    modelCheckBand: "{level} {churned} (vorhergesagt {predicted})",
   },
   trend: {
     heading: "Die letzten {weeks} Wochen",

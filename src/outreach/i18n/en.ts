@@ -40,6 +40,8 @@ export const en = {
     textTitle: "{segment} \u2014 churn digest for {period}",
     textFooter: "Segment {id}: {rule}. Ranked by value at risk = lifetime value x churn risk.",
     textUnsubscribe: "Stop receiving this digest: {url}",
+    modelCheck: "How earlier scores turned out: of the customers scored on {date}, {bands} churned within {days} days.",
+    modelCheckBand: "{level} {churned} (predicted {predicted})",
   },
   trend: {
     heading: "The last {weeks} weeks",

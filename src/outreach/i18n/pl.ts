@@ -44,6 +44,8 @@ export const pl: Catalogue = {
     textTitle: "{segment} \u2014 raport odejść: {period}",
     textFooter: "Segment {id}: {rule}. Kolejność według zagrożonej wartości = wartość klienta x ryzyko odejścia.",
     textUnsubscribe: "Zrezygnuj z tego raportu: {url}",
+    modelCheck: "Jak sprawdziły się wcześniejsze oceny: spośród klientów ocenionych {date} odeszło w ciągu {days} dni: {bands}.",
+    modelCheckBand: "{level} {churned} (prognoza {predicted})",
   },
   trend: {
     heading: "{weeks, plural, one {Ostatni # tydzień} few {Ostatnie # tygodnie} many {Ostatnie # tygodni} other {Ostatnie # tygodnia}}",

@@ -41,6 +41,8 @@ export const ru: Catalogue = {
     textTitle: "{segment} \u2014 сводка оттока: {period}",
     textFooter: "Сегмент {id}: {rule}. Порядок по ценности под угрозой = ценность клиента x риск оттока.",
     textUnsubscribe: "Отписаться от этой сводки: {url}",
+    modelCheck: "Как оправдались прежние оценки: из клиентов, оценённых {date}, ушли в течение {days} дней: {bands}.",
+    modelCheckBand: "{level} {churned} (прогноз {predicted})",
   },
   trend: {
     heading: "{weeks, plural, one {Последняя # неделя} few {Последние # недели} many {Последние # недель} other {Последние # недели}}",
