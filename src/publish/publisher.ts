@@ -1,26 +1,35 @@
-/** Sends risk-score events to Kafka, keyed by customerId so each customer's events stay ordered. */
+/**
+ * Sends outbox rows to Kafka, keyed by customerId so each customer's events stay on one partition
+ * and in order. Called by the relay only, after the scoring transaction committed: no database
+ * lock is ever held while this waits on a broker.
+ */
 import { Partitioners, type Kafka, type Producer } from "kafkajs";
-import type { RiskScoreEvent } from "./risk-event.js";
+import type { OutboxEvent } from "./event-outbox.js";
 
-export interface RiskPublisher {
-  publish(events: readonly RiskScoreEvent[]): Promise<void>;
+export interface EventSender {
+  /** Resolves once the broker acknowledged every message (acks = all); throws otherwise. */
+  send(events: readonly OutboxEvent[]): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startRiskPublisher(kafka: Kafka, topic: string): Promise<RiskPublisher> {
+/** Messages per produce request: large enough for throughput, small enough for the broker's size limits. */
+const PER_REQUEST = 1000;
+
+export async function startEventSender(kafka: Kafka, topic: string): Promise<EventSender> {
   // The Java client's partitioner, so CRMs' own producers put a customer on the same partition.
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
+  // One request in flight: a retried request can then never overtake a later one of the same customer.
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1 });
   await producer.connect();
   return {
-    async publish(events) {
-      for (let i = 0; i < events.length; i += 2000) {
+    async send(events) {
+      for (let i = 0; i < events.length; i += PER_REQUEST) {
         await producer.send({
           topic,
           acks: -1,
-          messages: events.slice(i, i + 2000).map((e) => ({
+          messages: events.slice(i, i + PER_REQUEST).map((e) => ({
             key: e.customerId,
-            value: JSON.stringify(e),
-            headers: { "content-type": "application/json", "x-churnwatch-schema": `risk-score/v${e.schemaVersion}` },
+            value: e.payload,
+            headers: { "content-type": "application/json", "x-churnwatch-schema": `${e.kind}/v1`, "x-churnwatch-event-id": e.eventId },
           })),
         });
       }
