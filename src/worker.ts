@@ -14,7 +14,11 @@ import { createKafka } from "./ingest/kafka.js";
 import { startIngest, type Ingest, type IngestOptions } from "./ingest/runner.js";
 import { startLiveModel, type LiveModel } from "./scoring/live-model.js";
 import { startScoringService, type ScoringService } from "./scoring/service.js";
-import { startRiskPublisher } from "./publish/publisher.js";
+import { threadedExplainer } from "./scoring/explain.js";
+import { refreshReasons } from "./scoring/refresh-reasons.js";
+import { startEventSender } from "./publish/publisher.js";
+import { startRelay, type Relay } from "./publish/relay.js";
+import { outboxBacklog } from "./publish/event-outbox.js";
 import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
 import { createMailTransport, drainOutbox, runDigest, type MailTransport } from "./outreach/index.js";
 import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
@@ -34,6 +38,8 @@ export interface Worker {
   ingest: Ingest;
   models: LiveModel;
   scoring: ScoringService;
+  /** Moves committed CRM events from the event outbox to Kafka. */
+  relay: Relay;
   scheduler: Scheduler;
   transport: MailTransport;
   metrics: Metrics;
@@ -50,26 +56,60 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   if (!("url" in config.database)) throw new Error("startWorker needs a database URL (DATABASE_URL); start the embedded one first");
   const brokers = config.kafka.brokers;
   if (brokers === "embedded") throw new Error("startWorker needs broker addresses (KAFKA_BROKERS); start the local broker first");
-  // Everything that can be refused is checked before anything starts: model, segments.
-  const models = await startLiveModel(config.scoring.modelDir, logger, config.scoring.pollMs);
-  const segments = await loadSegments(config.outreach.segmentsFile ?? DEFAULT_SEGMENTS_FILE);
   const metrics = createMetrics(options.http !== false);
+  // Everything that can be refused is checked before anything starts: model, segments.
+  const models = await startLiveModel(config.scoring.modelDir, logger, config.scoring.pollMs, {
+    onServing: (m) => {
+      metrics.modelInfo.reset();
+      metrics.modelInfo.set({ model_version: m.artifact.modelVersion, feature_set: m.artifact.featureSetVersion, trained_at: m.artifact.createdAt }, 1);
+    },
+    onRefused: () => metrics.modelReloadFailures.inc(),
+  });
+  const segments = await loadSegments(config.outreach.segmentsFile ?? DEFAULT_SEGMENTS_FILE);
   const { db } = await openDatabase(config.database.url, logger);
   const kafka = createKafka({ ...config.kafka, brokers }, logger);
-  const publisher = await startRiskPublisher(kafka, config.kafka.topics.riskScores);
+  // CRM events leave through the event outbox: written in the scoring transaction, sent by this
+  // relay after commit (every worker runs one; claimed rows keep them from sending a row twice at once).
+  const sender = await startEventSender(kafka, config.kafka.topics.riskScores);
+  const relay = startRelay({
+    pool: db.pool, sender, logger,
+    onPublished: (events) => {
+      for (const e of events) {
+        if (e.kind === "risk-score") metrics.riskEventsPublished.inc();
+        else metrics.lifecycleEventsPublished.inc({ stage: (JSON.parse(e.payload) as { stage?: string }).stage ?? "unknown" });
+      }
+      metrics.outboxSent.inc({ kind: "crm-events" }, events.length);
+    },
+    onDropped: (dropped) => metrics.outboxFailed.inc({ kind: "crm-events" }, Object.values(dropped).reduce((a, b) => a + b, 0)),
+  });
+  const backlogTimer = setInterval(() => void outboxBacklog(db.pool).then((b) => {
+    metrics.outboxPending.set({ kind: "crm-events" }, Object.values(b.pending).reduce((a, n) => a + n, 0));
+    metrics.outboxOldestPendingAge.set({ kind: "crm-events" }, b.oldestAgeSeconds);
+  }, () => undefined), 15_000);
+  backlogTimer.unref();
+  // TreeSHAP for the reasons runs on worker threads: the main thread keeps reading, scoring and writing.
+  const explainer = threadedExplainer();
   const transport = createMailTransport({ smtpUrl: config.outreach.smtpUrl, outboxDir: config.outreach.outboxDir });
   const o = config.outreach;
 
   const scoring = startScoringService({
     pool: db.pool,
     model: () => models.current(),
+    // RISK_BANDS goes here once configured (bands: config.scoring.riskBands); until then the model's thresholds.
     segments,
-    publisher,
+    publish: true,
     publishRule: { minDelta: config.scoring.minDelta },
     includePii: config.scoring.includePii,
     alerts: { from: o.from, baseCurrency: config.ingest.baseCurrency, ratePerHour: o.alertRatePerHour, crmLinkTemplate: o.crmLinkTemplate },
+    explainer,
+    onEvents: () => relay.wake(),
+    metrics,
     logger,
-  }, logger);
+  }, logger, {
+    // Too many touched customers at once (a backfill with SCORE_AFTER_BATCH on): one full rescoring covers them all.
+    onOverflow: () => void scheduler.runNow("rescore-all", `overflow:${new Date().toISOString().slice(0, 13)}`)
+      .catch((err) => logger.error({ err }, "rescoring after a pending-set overflow failed")),
+  });
 
   const drain = (now = new Date()) => drainOutbox(db.pool, transport, { now, logger: logger.child({ component: "outbox" }) });
   const scheduler = startScheduler(db.pool, [
@@ -87,6 +127,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       run: async (at) => {
         const period = trailingDays(at, o.kpiPeriodDays, o.timeZone);
         const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previousPeriod(period, o.timeZone), at);
+        // Rescoring explains only what it publishes: bring the reasons of every digest row up to date first.
+        await refreshReasons({ pool: db.pool, model: () => models.current(), explainer, logger });
         const results = await runDigest(db.pool, {
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
           from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, logger,
@@ -140,16 +182,20 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     logger.info({ port: ops.port }, "ops endpoints listening (/healthz, /readyz, /metrics)");
   }
   return {
-    db, ingest, models, scoring, scheduler, transport, metrics, logger,
+    db, ingest, models, scoring, relay, scheduler, transport, metrics, logger,
     httpPort: ops?.port ?? null,
     digestNow: (now = new Date()) => scheduler.runNow("digest", `manual:${now.toISOString()}`, now),
     async stop() {
       clearInterval(drainTimer);
+      clearInterval(backlogTimer);
       scheduler.stop();
       models.stop();
       await ingest.stop();
       await scoring.stop();
-      await publisher.stop();
+      // Unsent events stay in the outbox for the next worker (or this one after a restart).
+      await relay.stop();
+      await sender.stop();
+      await explainer.close();
       await ops?.close();
       await transport.close();
       await db.close();
