@@ -263,8 +263,8 @@ function supportCustomerWithRefund(f: Record<FeatureName, number>): Record<Featu
 
 describe("page plan", () => {
   const base: Omit<PageRow, "customer_id" | "state"> = {
-    score: null, risk_level: null, model_seq: null, scored_at: null, published_score: null, published_risk_level: null, lifecycle: null,
-    u_stage: null, u_model_seq: null, u_observed_at: null,
+    event_count: 8, updated_at: new Date(T0), score: null, risk_level: null, model_seq: null, scored_at: null, published_score: null,
+    published_risk_level: null, lifecycle: null, u_stage: null, u_model_seq: null, u_observed_at: null, u_event_count: null, u_updated_at: null,
   };
   const plan = (rows: PageRow[], over: Partial<PlanContext> = {}) =>
     planPage(rows, { ...ctxOf(model), seq: 5, asOf: T0 + 100 * DAY, segments: [], publish: true, publishRule: { minDelta: 0.05 }, ...over });
@@ -286,9 +286,13 @@ describe("page plan", () => {
     const asOf = T0 + 7 * 12 * DAY + 200 * DAY;
     const first = plan([{ ...base, customer_id: "c-lapse", state: s, score: 0.7, risk_level: "high", model_seq: 5, scored_at: new Date(T0), lifecycle: "active" }], { asOf });
     expect(first.unscored.map((u) => [u.a.stage, u.previousStage])).toEqual([["lapsed", "active"]]);
-    const again = plan([{ ...base, customer_id: "c-lapse", state: s, u_stage: "lapsed", u_model_seq: 5, u_observed_at: new Date(asOf - DAY) }], { asOf });
+    const stored = { u_stage: "lapsed", u_model_seq: 5, u_observed_at: new Date(asOf - DAY), u_event_count: 8, u_updated_at: new Date(T0) };
+    const again = plan([{ ...base, customer_id: "c-lapse", state: s, ...stored }], { asOf });
     expect(again.unscored).toEqual([]);
     expect(again.unchanged).toBe(1);
+    // Its state changed without changing its stage (a support ticket): no event, only the record of what was assessed.
+    const touched = plan([{ ...base, customer_id: "c-lapse", state: s, ...stored, event_count: 9 }], { asOf });
+    expect(touched.unscored.map((u) => [u.changed, u.eventCount])).toEqual([[false, 9]]);
   });
 
   it("sets a customer whose scoring throws aside and plans everyone else", () => {

@@ -23,6 +23,9 @@ import { assess, type ScoredAssessment, type ScoringContext, type UnscoredAssess
 export interface PageRow {
   customer_id: string;
   state: CustomerState;
+  /** customer_state.event_count and updated_at: which version of the state this is. */
+  event_count: number;
+  updated_at: Date;
   score: number | null;
   risk_level: string | null;
   model_seq: number | null;
@@ -33,6 +36,8 @@ export interface PageRow {
   u_stage: string | null;
   u_model_seq: number | null;
   u_observed_at: Date | null;
+  u_event_count: number | null;
+  u_updated_at: Date | null;
 }
 
 export interface PlanContext extends ScoringContext {
@@ -65,6 +70,11 @@ export interface UnscoredWrite {
   a: UnscoredAssessment;
   /** Null when CRMs have never heard of the customer. */
   previousStage: Lifecycle | null;
+  /** The stage changed (an event goes out); false when only the record of what was assessed is refreshed. */
+  changed: boolean;
+  /** The state version assessed (see PageRow). */
+  eventCount: number;
+  updatedAt: Date;
 }
 
 export interface PagePlan {
@@ -117,11 +127,15 @@ export function planPage(rows: readonly PageRow[], ctx: PlanContext): PagePlan {
     // Rows written before lifecycles existed were scored, so they were new or active: no news.
     const previousStage = (hasScore ? row.lifecycle ?? (a.kind === "scored" ? a.stage : "active") : row.u_stage) as Lifecycle | null;
     if (a.kind === "unscored") {
-      if (!hasScore && previousStage === a.stage) {
+      const changed = hasScore || previousStage !== a.stage;
+      // Same stage: nothing for CRMs. The record of which state and model were assessed is
+      // refreshed when it differs, so the next full run can skip the customer.
+      const assessed = row.u_event_count === row.event_count && row.u_updated_at?.getTime() === row.updated_at.getTime() && row.u_model_seq === ctx.seq;
+      if (!changed && assessed) {
         plan.unchanged++;
         continue;
       }
-      plan.unscored.push({ a, previousStage });
+      plan.unscored.push({ a, previousStage, changed, eventCount: row.event_count, updatedAt: row.updated_at });
       continue;
     }
     const publishedBefore = row.published_score === null ? null : { score: row.published_score, riskLevel: row.published_risk_level ?? "" };

@@ -91,8 +91,9 @@ export interface RescoreResult extends RescoreStats {
 // event_count > 0 leaves out placeholder rows, and unlike a test on the json column it lets the
 // planner walk the primary keys of all three tables in step.
 const SELECT = `
-select s.customer_id, s.state, c.score, c.risk_level, c.model_seq, c.scored_at, c.published_score, c.published_risk_level, c.lifecycle,
-       u.stage as u_stage, u.model_seq as u_model_seq, u.observed_at as u_observed_at
+select s.customer_id, s.state, s.event_count, s.updated_at, c.score, c.risk_level, c.model_seq, c.scored_at, c.published_score, c.published_risk_level, c.lifecycle,
+       u.stage as u_stage, u.model_seq as u_model_seq, u.observed_at as u_observed_at,
+       u.state_event_count as u_event_count, u.state_updated_at as u_updated_at
   from customer_state s
   left join customer_score c on c.customer_id = s.customer_id
   left join unscored_customer u on u.customer_id = s.customer_id
@@ -145,7 +146,7 @@ async function writePage(pc: PageContext, rows: readonly PageRow[]): Promise<voi
     return { w, reasons, events };
   });
   const unscoredRows: UnscoredRow[] = plan.unscored.map((w) => ({
-    w, events: deps.publish ? [unscoredEvent(w, states.get(w.a.customerId)!, ev)] : [],
+    w, events: deps.publish && w.changed ? [unscoredEvent(w, states.get(w.a.customerId)!, ev)] : [],
   }));
 
   const wctx = { asOf, seq, modelVersion: model.artifact.modelVersion };
@@ -174,7 +175,7 @@ async function writePage(pc: PageContext, rows: readonly PageRow[]): Promise<voi
     deps.metrics?.customersScored.inc({ level: r.w.a.riskLevel });
   }
   for (const r of unscoredRows) {
-    if (!outcome.unscored.has(r.w.a.customerId)) continue;
+    if (!outcome.unscored.has(r.w.a.customerId) || !r.w.changed) continue;
     result.unscored++;
     lifecycle += r.events.length;
   }
@@ -244,11 +245,20 @@ export async function rescore(deps: RescoreDeps, opts: RescoreOptions): Promise<
     return result;
   }
   const pc: PageContext = { deps, asOf: opts.asOf, failing: await allFailing(deps.pool), result };
+  // Customers outside the population whose state and model are the ones last assessed are left
+  // out: time alone does not change their stage (only an event or another model can), and they
+  // are often the majority of a long history.
+  const seq = await modelSequence(deps.pool, deps.model());
   // Keyset pages in primary-key order; the next page is read while this one is processed, and up
   // to `concurrency` pages are processed at once (Postgres, the main thread and the explain
   // threads then all have work).
   const fetchPage = (after: string) =>
-    deps.pool.query<PageRow>(`${SELECT} and s.customer_id > $1 order by s.customer_id limit $2`, [after, pageSize]).then((r) => r.rows);
+    deps.pool.query<PageRow>(
+      `${SELECT} and s.customer_id > $1
+          and (u.customer_id is null or u.model_seq <> $3 or u.state_event_count <> s.event_count or u.state_updated_at <> s.updated_at)
+        order by s.customer_id limit $2`,
+      [after, pageSize, seq],
+    ).then((r) => r.rows);
   const concurrency = Math.max(1, opts.concurrency ?? 2);
   const running = new Set<Promise<void>>();
   let failure: unknown = null;

@@ -105,17 +105,18 @@ export async function writeScores(client: pg.ClientBase, rows: readonly ScoreRow
 
 const UNSCORED_SQL = `
 with x as (
-  select * from json_to_recordset($1::json) as x(i text, st text, si timestamptz, v float8)
+  select * from json_to_recordset($1::json) as x(i text, st text, si timestamptz, v float8, n int, ua timestamptz)
 ),
 newer_score as (
   select c.customer_id from customer_score c join x on c.customer_id = x.i
    where (c.model_seq, c.scored_at) > ($3::int, $2::timestamptz)
 ),
 up as (
-  insert into unscored_customer as u (customer_id, stage, since, value, model_seq, observed_at)
-  select x.i, x.st, x.si, x.v, $3, $2 from x where not exists (select 1 from newer_score n where n.customer_id = x.i)
+  insert into unscored_customer as u (customer_id, stage, since, value, model_seq, observed_at, state_event_count, state_updated_at)
+  select x.i, x.st, x.si, x.v, $3, $2, x.n, x.ua from x where not exists (select 1 from newer_score n where n.customer_id = x.i)
   on conflict (customer_id) do update set
-    stage = excluded.stage, since = excluded.since, value = excluded.value, model_seq = excluded.model_seq, observed_at = excluded.observed_at
+    stage = excluded.stage, since = excluded.since, value = excluded.value, model_seq = excluded.model_seq, observed_at = excluded.observed_at,
+    state_event_count = excluded.state_event_count, state_updated_at = excluded.state_updated_at
   where (u.model_seq, u.observed_at) <= (excluded.model_seq, excluded.observed_at)
   returning u.customer_id
 ),
@@ -132,7 +133,9 @@ select customer_id from up`;
 /** Records stage changes outside the population (and drops their scores); returns the customers written. */
 export async function writeUnscored(client: pg.ClientBase, rows: readonly UnscoredRow[], ctx: WriteContext): Promise<Set<string>> {
   if (rows.length === 0) return new Set();
-  const data = rows.map(({ w }) => ({ i: w.a.customerId, st: w.a.stage, si: w.a.since === null ? null : new Date(w.a.since).toISOString(), v: w.a.value }));
+  const data = rows.map(({ w }) => ({
+    i: w.a.customerId, st: w.a.stage, si: w.a.since === null ? null : new Date(w.a.since).toISOString(), v: w.a.value, n: w.eventCount, ua: w.updatedAt.toISOString(),
+  }));
   const { rows: written } = await client.query<{ customer_id: string }>(UNSCORED_SQL, [str(data), ctx.asOf, ctx.seq, eventsJson(rows)]);
   return new Set(written.map((r) => r.customer_id));
 }

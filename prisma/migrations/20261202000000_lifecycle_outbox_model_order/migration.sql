@@ -12,6 +12,8 @@ CREATE TABLE "unscored_customer" (
     "value" DOUBLE PRECISION NOT NULL,
     "model_seq" INTEGER NOT NULL,
     "observed_at" TIMESTAMPTZ(3) NOT NULL,
+    "state_event_count" INTEGER NOT NULL,
+    "state_updated_at" TIMESTAMPTZ(3) NOT NULL,
 
     CONSTRAINT "unscored_customer_pkey" PRIMARY KEY ("customer_id")
 );
