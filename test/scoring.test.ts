@@ -231,6 +231,12 @@ describe("reasons from contributions", () => {
     expect(reasons).toEqual([]);
   });
 
+  it("folds two sentences about the same silence into the longer one, with both pushes", () => {
+    const f = featureRecord(regularBuyer("c-silent", 12, 8), T0 + 7 * 12 * DAY + 64 * DAY);
+    const reasons = explainReasons(phiOf({ purchases_30d: 0.2, days_since_last_purchase: 0.15 }), f, themes);
+    expect(reasons).toEqual([{ code: "recency", text: "no purchase for 64 days; usually every 12", weight: 0.35 }]);
+  });
+
   it("keeps at most four, strongest first, and drops weak factors", () => {
     const f = supportCustomer();
     const reasons = explainReasons(phiOf({
@@ -293,6 +299,15 @@ describe("page plan", () => {
     // Its state changed without changing its stage (a support ticket): no event, only the record of what was assessed.
     const touched = plan([{ ...base, customer_id: "c-lapse", state: s, ...stored, event_count: 9 }], { asOf });
     expect(touched.unscored.map((u) => [u.changed, u.eventCount])).toEqual([[false, 9]]);
+  });
+
+  it("announces every stage change but the first sight of a prospect", () => {
+    const prospect = applyEvent(emptyState("c-pr"), { eventId: "pr1", type: "customer_profile", customerId: "c-pr", occurredAt: new Date(T0).toISOString(), name: "P" });
+    const first = plan([{ ...base, customer_id: "c-pr", state: prospect }]);
+    expect(first.unscored.map((u) => [u.a.stage, u.changed, u.announce])).toEqual([["prospect", true, false]]);
+    const lapsed = regularBuyer("c-gone");
+    const seen = plan([{ ...base, customer_id: "c-gone", state: lapsed }], { asOf: T0 + 7 * 12 * DAY + 200 * DAY });
+    expect(seen.unscored.map((u) => [u.a.stage, u.previousStage, u.announce])).toEqual([["lapsed", null, true]]);
   });
 
   it("sets a customer whose scoring throws aside and plans everyone else", () => {

@@ -4,8 +4,12 @@
  * relay's statements. None of them runs inside a transaction that also waits on Kafka: a claim is
  * a lease written into the row (claimed_by, claimed_until), not a lock held while sending, so a
  * broker outage holds no database lock and another worker takes over rows whose lease ran out.
+ * A customer's events are claimed by one relay at a time, oldest first, so they reach Kafka in
+ * the order written even with several relays.
  */
+import type pg from "pg";
 import type { Queryable } from "../store/queryable.js";
+import { inTransaction } from "../store/tx.js";
 
 export const EVENT_KINDS = ["risk-score", "lifecycle"] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -26,18 +30,27 @@ export interface ClaimedEvent extends OutboxEvent {
 
 /**
  * Claims up to `limit` of the oldest unclaimed (or lease-expired) rows for `claimant` for
- * `leaseMs`, in insertion order. SKIP LOCKED lets several relays claim side by side.
+ * `leaseMs`, in insertion order, leaving out every customer that has rows under another relay's
+ * live claim: those rows must reach Kafka first, or a CRM would apply the customer's events out
+ * of order. Claims run one at a time (a transaction-scoped advisory lock held for the statement
+ * only, never while sending), so a claim always sees the claims made before it.
  */
-export async function claimEvents(db: Queryable, claimant: string, limit: number, leaseMs: number): Promise<ClaimedEvent[]> {
-  const { rows } = await db.query<{ id: number; event_id: string; kind: EventKind; customer_id: string; payload: string; attempts: number }>(
-    `update event_outbox o
-        set claimed_by = $1, claimed_until = now() + ($3::int * interval '1 millisecond'), attempts = o.attempts + 1
-      where o.id in (select id from event_outbox
-                      where claimed_until is null or claimed_until < now()
-                      order by id limit $2 for update skip locked)
-     returning o.id, o.event_id, o.kind, o.customer_id, o.payload, o.attempts`,
-    [claimant, limit, leaseMs],
-  );
+export async function claimEvents(pool: pg.Pool, claimant: string, limit: number, leaseMs: number): Promise<ClaimedEvent[]> {
+  const rows = await inTransaction(pool, async (client) => {
+    await client.query("select pg_advisory_xact_lock(hashtextextended('churnwatch:event-outbox-claim', 0))");
+    const res = await client.query<{ id: number; event_id: string; kind: EventKind; customer_id: string; payload: string; attempts: number }>(
+      `update event_outbox o
+          set claimed_by = $1, claimed_until = now() + ($3::int * interval '1 millisecond'), attempts = o.attempts + 1
+        where o.id in (select c.id from event_outbox c
+                        where (c.claimed_until is null or c.claimed_until < now())
+                          and not exists (select 1 from event_outbox h
+                                           where h.claimed_until is not null and h.claimed_until >= now() and h.customer_id = c.customer_id)
+                        order by c.id limit $2)
+       returning o.id, o.event_id, o.kind, o.customer_id, o.payload, o.attempts`,
+      [claimant, limit, leaseMs],
+    );
+    return res.rows;
+  });
   // RETURNING follows no order: the Kafka send must keep each customer's events in the order written.
   return rows
     .map((r) => ({ id: r.id, eventId: r.event_id, kind: r.kind, customerId: r.customer_id, payload: r.payload, attempts: r.attempts }))

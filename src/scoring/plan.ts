@@ -70,8 +70,10 @@ export interface UnscoredWrite {
   a: UnscoredAssessment;
   /** Null when CRMs have never heard of the customer. */
   previousStage: Lifecycle | null;
-  /** The stage changed (an event goes out); false when only the record of what was assessed is refreshed. */
+  /** The stage changed; false when only the record of what was assessed is refreshed. */
   changed: boolean;
+  /** A lifecycle event goes out: every change except the first sight of a prospect (no score to clear, nothing to say yet). */
+  announce: boolean;
   /** The state version assessed (see PageRow). */
   eventCount: number;
   updatedAt: Date;
@@ -135,7 +137,8 @@ export function planPage(rows: readonly PageRow[], ctx: PlanContext): PagePlan {
         plan.unchanged++;
         continue;
       }
-      plan.unscored.push({ a, previousStage, changed, eventCount: row.event_count, updatedAt: row.updated_at });
+      const announce = changed && ctx.publish && !(previousStage === null && a.stage === "prospect");
+      plan.unscored.push({ a, previousStage, changed, announce, eventCount: row.event_count, updatedAt: row.updated_at });
       continue;
     }
     const publishedBefore = row.published_score === null ? null : { score: row.published_score, riskLevel: row.published_risk_level ?? "" };

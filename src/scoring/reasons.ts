@@ -49,11 +49,16 @@ interface Fact {
   text: string;
   /** A missing-data indicator: true where the sentence says only that something is unknown. */
   indicator: boolean;
+  /**
+   * Days without a purchase the sentence states. "No purchase in the last 30 days" says nothing
+   * that "no purchase for 64 days" does not: the shorter silence is folded into the longer.
+   */
+  silenceDays?: number;
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const days = (n: number) => plural(Math.round(n), "day");
-const real = (text: string): Fact => ({ text, indicator: false });
+const real = (text: string, silenceDays?: number): Fact => (silenceDays === undefined ? { text, indicator: false } : { text, indicator: false, silenceDays });
 const indicator = (text: string): Fact => ({ text, indicator: true });
 
 /** Purchases in days 91-180 before asOf, from the last-90-days count and the trend (null when the trend is -1). */
@@ -64,10 +69,11 @@ function purchasesBefore(f: F): number | null {
 
 function recency(f: F): Fact | null {
   if (f.purchase_count === 0) return real("no purchase yet");
-  if (f.purchase_count === 1) return real(`only one purchase, ${days(f.days_since_last_purchase)} ago`);
+  const silence = Math.floor(f.days_since_last_purchase);
+  if (f.purchase_count === 1) return real(`only one purchase, ${days(f.days_since_last_purchase)} ago`, silence);
   // Not overdue against their own rhythm: the silence is not the news.
   if (f.recency_vs_interval < 1.5) return null;
-  return real(`no purchase for ${days(f.days_since_last_purchase)}; usually every ${Math.max(1, Math.round(f.mean_days_between_purchases))}`);
+  return real(`no purchase for ${days(f.days_since_last_purchase)}; usually every ${Math.max(1, Math.round(f.mean_days_between_purchases))}`, silence);
 }
 
 function noActivity(f: F): Fact | null {
@@ -75,7 +81,7 @@ function noActivity(f: F): Fact | null {
 }
 
 function noPurchaseIn(window: 30 | 90): (f: F) => Fact | null {
-  return (f) => ((window === 30 ? f.purchases_30d : f.purchases_90d) === 0 ? real(`no purchase in the last ${window} days`) : null);
+  return (f) => ((window === 30 ? f.purchases_30d : f.purchases_90d) === 0 ? real(`no purchase in the last ${window} days`, window) : null);
 }
 
 function purchaseTrend(f: F): Fact | null {
@@ -263,6 +269,22 @@ interface Candidate {
 }
 
 /**
+ * Two sentences about the same silence ("no purchase in the last 30 days", "no purchase for 64
+ * days; usually every 12") become one: the one stating the longer silence, carrying both themes'
+ * push, since both explain the same fact.
+ */
+function foldSilences(candidates: Candidate[]): void {
+  const silent = candidates.filter((c) => c.fact.silenceDays !== undefined);
+  if (silent.length < 2) return;
+  const keep = silent.reduce((a, b) => (b.fact.silenceDays! > a.fact.silenceDays! ? b : a));
+  for (const c of silent) {
+    if (c === keep) continue;
+    keep.weight += c.weight;
+    candidates.splice(candidates.indexOf(c), 1);
+  }
+}
+
+/**
  * The reasons for one at-risk customer, strongest first, from TreeSHAP contributions (phi, in
  * the model's feature order) and the feature values they explain.
  */
@@ -285,6 +307,7 @@ export function explainReasons(phi: ArrayLike<number>, features: F, resolved: Re
       }
     }
   }
+  foldSilences(candidates);
   candidates.sort((a, b) => b.weight - a.weight);
   const strong = candidates.filter((c) => c.weight >= MIN_WEIGHT && c.weight >= MIN_SHARE * totalPush).slice(0, MAX_REASONS);
   let chosen = strong;

@@ -146,7 +146,7 @@ async function writePage(pc: PageContext, rows: readonly PageRow[]): Promise<voi
     return { w, reasons, events };
   });
   const unscoredRows: UnscoredRow[] = plan.unscored.map((w) => ({
-    w, events: deps.publish && w.changed ? [unscoredEvent(w, states.get(w.a.customerId)!, ev)] : [],
+    w, events: w.announce ? [unscoredEvent(w, states.get(w.a.customerId)!, ev)] : [],
   }));
 
   const wctx = { asOf, seq, modelVersion: model.artifact.modelVersion };

@@ -64,6 +64,11 @@ CREATE UNIQUE INDEX "served_model_seq_key" ON "served_model"("seq");
 CREATE INDEX "scoring_failure_next_attempt_at_idx" ON "scoring_failure"("next_attempt_at");
 
 
+-- Customers with rows under a live claim, which other relays must leave alone to keep each
+-- customer's events in order (publish/event-outbox.ts). Partial: only claimed rows are in it.
+-- (Prisma's schema language cannot state a partial index; it lives here only.)
+CREATE INDEX "event_outbox_claimed_customer_idx" ON "event_outbox"("customer_id") WHERE "claimed_until" IS NOT NULL;
+
 -- The relay claims the oldest rows first and deletes them once acknowledged: keep pages for new
 -- rows compact after the deletes.
 ALTER TABLE "event_outbox" SET (autovacuum_vacuum_scale_factor = 0.02);
