@@ -80,6 +80,8 @@ async function main() {
     }
     const ingestSeconds = (Date.now() - started) / 1000;
     await worker.scoring.flush();
+    // Risk and lifecycle events leave through the event outbox: wait until the relay has sent them.
+    await worker.relay.drain(300_000);
     const digest = await worker.digestNow(new Date()) as { digests: { segment: string; status: string; customers: number }[] } | null;
     await report(worker.db.pool, worker, ingestSeconds, kafka, workerConfig.kafka.topics.riskScores, workerConfig.kafka.topics.dlq, digest, workerConfig.outreach.outboxDir);
     await worker.stop();
@@ -143,9 +145,9 @@ async function report(
   await admin.disconnect();
   const riskEvents = offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
   const top = await q<{ customer_id: string; score: number; value: number; value_at_risk: number; reasons: { text: string }[]; name: string | null }>(
-    `select c.customer_id, c.score, c.value, c.valueAtRisk, c.reasons, s.state->'profile'->>'name' as name
+    `select c.customer_id, c.score, c.value, c.value_at_risk, c.reasons, s.state->'profile'->>'name' as name
        from customer_score c join customer_state s using (customer_id)
-      where c.risk_level = 'high' order by c.valueAtRisk desc limit 5`);
+      where c.risk_level = 'high' order by c.value_at_risk desc limit 5`);
 
   say("\n\nWhat the worker did");
   say(`  messages consumed        ${fmt(s.messages)} in ${ingestSeconds.toFixed(1)} s`);

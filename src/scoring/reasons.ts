@@ -17,7 +17,8 @@
  * - A missing-data indicator ("has never answered a survey") is never the only reason: if it would
  *   be, the next real reason replaces it, or there is none.
  *
- * Only at-risk customers (medium or high) are explained; the caller decides who (scoring/explain.ts).
+ * Only at-risk customers (medium or high) whose reasons someone reads are explained: published
+ * scores (scoring/plan.ts) and digest rows (scoring/refresh-reasons.ts).
  */
 import type { FeatureName } from "../features/index.js";
 

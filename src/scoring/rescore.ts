@@ -22,6 +22,7 @@ import type { OutboxEvent } from "../publish/event-outbox.js";
 import type { PublishRule } from "../publish/risk-event.js";
 import { inTransaction } from "../store/tx.js";
 import { lifecycleEvent, riskEvent, unscoredEvent, type EventContext } from "./events.js";
+import { bandsFor } from "./bands.js";
 import { inlineExplainer, type Explainer } from "./explain.js";
 import { allFailing, clearFailures, failingAmong, recordFailures, type FailureBackoff } from "./failures.js";
 import { modelSequence } from "./model-order.js";
@@ -40,7 +41,7 @@ export interface AlertSettings {
 export interface RescoreDeps {
   pool: pg.Pool;
   model: () => ServingModel;
-  /** Risk bands of calibrated probability; default the model's own thresholds (until RISK_BANDS is configured). */
+  /** Risk bands of calibrated probability (RISK_BANDS); unset: the default bands (scoring/bands.ts). */
   bands?: RiskThresholds;
   segments: readonly Segment[];
   /** Write CRM events (risk scores, lifecycle changes) into the event outbox. */
@@ -121,7 +122,7 @@ async function writePage(pc: PageContext, rows: readonly PageRow[]): Promise<voi
   const seq = await modelSequence(deps.pool, model);
   const started = process.hrtime.bigint();
   const ctx: PlanContext = {
-    model, bands: deps.bands ?? model.artifact.thresholds, seq, asOf: asOf.getTime(), segments: deps.segments,
+    model, bands: bandsFor(model, deps.bands), seq, asOf: asOf.getTime(), segments: deps.segments,
     publish: deps.publish, publishRule: deps.publishRule,
   };
   const plan = planPage(rows, ctx);
