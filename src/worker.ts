@@ -14,7 +14,7 @@ import { createKafka } from "./ingest/kafka.js";
 import { startIngest, type Ingest, type IngestOptions } from "./ingest/runner.js";
 import { startLiveModel, type LiveModel } from "./scoring/live-model.js";
 import { startScoringService, type ScoringService } from "./scoring/service.js";
-import { threadedExplainer } from "./scoring/explain.js";
+import { startScoringThreads } from "./scoring/threads.js";
 import { refreshReasons } from "./scoring/refresh-reasons.js";
 import { startEventSender } from "./publish/publisher.js";
 import { startRelay, type Relay } from "./publish/relay.js";
@@ -87,8 +87,9 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     metrics.outboxOldestPendingAge.set({ kind: "crm-events" }, b.oldestAgeSeconds);
   }, () => undefined), 15_000);
   backlogTimer.unref();
-  // TreeSHAP for the reasons runs on worker threads: the main thread keeps reading, scoring and writing.
-  const explainer = threadedExplainer();
+  // Pages are computed (states parsed, scored, explained) on worker threads: the main thread keeps
+  // reading and writing, and every core works.
+  const threads = startScoringThreads();
   const transport = createMailTransport({ smtpUrl: config.outreach.smtpUrl, outboxDir: config.outreach.outboxDir });
   const o = config.outreach;
 
@@ -101,7 +102,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     publishRule: { minDelta: config.scoring.minDelta },
     includePii: config.scoring.includePii,
     alerts: { from: o.from, baseCurrency: config.ingest.baseCurrency, ratePerHour: o.alertRatePerHour, crmLinkTemplate: o.crmLinkTemplate },
-    explainer,
+    computer: threads,
     onEvents: () => relay.wake(),
     metrics,
     logger,
@@ -128,7 +129,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         const period = trailingDays(at, o.kpiPeriodDays, o.timeZone);
         const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previousPeriod(period, o.timeZone), at);
         // Rescoring explains only what it publishes: bring the reasons of every digest row up to date first.
-        await refreshReasons({ pool: db.pool, model: () => models.current(), explainer, logger });
+        await refreshReasons({ pool: db.pool, model: () => models.current(), explainer: threads.explainer, logger });
         const results = await runDigest(db.pool, {
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
           from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, logger,
@@ -195,7 +196,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       // Unsent events stay in the outbox for the next worker (or this one after a restart).
       await relay.stop();
       await sender.stop();
-      await explainer.close();
+      await threads.close();
       await ops?.close();
       await transport.close();
       await db.close();

@@ -20,6 +20,7 @@ import { modelSequence } from "../src/scoring/model-order.js";
 import { refreshReasons } from "../src/scoring/refresh-reasons.js";
 import { rescore, type RescoreDeps } from "../src/scoring/rescore.js";
 import { startScoringService } from "../src/scoring/service.js";
+import { startScoringThreads } from "../src/scoring/threads.js";
 import { openDb, type Db } from "../src/store/db.js";
 import { migrate } from "../src/store/migrate.js";
 import { DAY_MS as DAY } from "../src/lib/time.js";
@@ -292,5 +293,27 @@ describe("reasons where someone reads them", () => {
     expect((await reasons("r-high")).fresh).toBe(false);
     expect(await refreshReasons({ pool: db.pool, model: () => model, logger })).toBe(1);
     expect((await reasons("r-high")).fresh).toBe(true);
+  });
+});
+
+describe("scoring threads", () => {
+  it("computes pages on worker threads with exactly the outcome of the calling thread", async () => {
+    await putStates(db.pool, Array.from({ length: 120 }, (_, i) => buyer(`t-${i}`, NOW, 1 + (i * 7) % 240, 5 + (i % 30))));
+    const snapshot = async () => (await db.pool.query(
+      `select customer_id, score, risk_level, reasons::text, segments, lifecycle, published_score from customer_score order by customer_id`)).rows;
+    const threads = startScoringThreads({ threads: 2, minPageRows: 1, minExplainRows: 1 });
+    let threaded;
+    try {
+      const r = await rescore(deps({ computer: threads }), { asOf: new Date(NOW), pageSize: 25 });
+      expect(r.explained).toBeGreaterThan(0);
+      threaded = await snapshot();
+      await relay.drain(30_000);
+      await db.pool.query("truncate customer_score, unscored_customer, score_history, event_outbox");
+      const inline = await rescore(deps(), { asOf: new Date(NOW), pageSize: 25 });
+      expect(await snapshot()).toEqual(threaded);
+      expect(inline).toEqual(r);
+    } finally {
+      await threads.close();
+    }
   });
 });

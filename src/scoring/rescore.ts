@@ -1,6 +1,7 @@
 /**
- * Rescoring, page by page: read states with what is stored for them, assess and score
- * (scoring/plan.ts), explain the published at-risk scores (scoring/explain.ts), and write scores,
+ * Rescoring, page by page: read states with what is stored for them, compute the page
+ * (scoring/compute-page.ts: assess and score, explain the published at-risk scores, build events
+ * and statements; on worker threads with scoring/threads.ts), and write scores,
  * history, lifecycle stages and CRM events in one transaction per page (scoring/write-page.ts).
  * Events go into the event outbox in that transaction and reach Kafka through the relay after
  * commit: no network call happens while the page's rows are being written.
@@ -18,18 +19,13 @@ import type { ServingModel } from "../model/load.js";
 import type { RiskThresholds } from "../model/risk-levels.js";
 import { enqueueAlerts } from "../outreach/alerts.js";
 import type { Segment } from "../outreach/segments.js";
-import type { OutboxEvent } from "../publish/event-outbox.js";
 import type { PublishRule } from "../publish/risk-event.js";
 import { inTransaction } from "../store/tx.js";
-import { lifecycleEvent, riskEvent, unscoredEvent, type EventContext } from "./events.js";
-import { bandsFor } from "./bands.js";
-import { inlineExplainer, type Explainer } from "./explain.js";
+import type { RawPageRow } from "./compute-page.js";
 import { allFailing, clearFailures, failingAmong, recordFailures, type FailureBackoff } from "./failures.js";
 import { modelSequence } from "./model-order.js";
-import { planPage, type PageRow, type PlanContext } from "./plan.js";
-import type { Reason } from "./reasons.js";
-import { stageSince } from "./stage-since.js";
-import { writeScores, writeUnscored, type ScoreRow, type UnscoredRow } from "./write-page.js";
+import { inlineComputer, type PageComputer } from "./threads.js";
+import { writeScores, writeUnscored } from "./write-page.js";
 
 export interface AlertSettings {
   from: string;
@@ -50,8 +46,8 @@ export interface RescoreDeps {
   includePii: boolean;
   /** Immediate alerts for alert segments' customers crossing into high risk; null to disable. */
   alerts: AlertSettings | null;
-  /** TreeSHAP for the published at-risk scores (default: on the calling thread). */
-  explainer?: Explainer;
+  /** Where pages are computed (parse, score, explain, build statements): default the calling thread; scoring/threads.ts for worker threads. */
+  computer?: PageComputer;
   /** Called after each committed page that wrote outbox events (wakes the relay). */
   onEvents?: () => void;
   metrics?: Pick<Metrics, "customersScored" | "scoringFailures" | "scoringDuration">;
@@ -90,9 +86,10 @@ export interface RescoreResult extends RescoreStats {
 }
 
 // event_count > 0 leaves out placeholder rows, and unlike a test on the json column it lets the
-// planner walk the primary keys of all three tables in step.
+// planner walk the primary keys of all three tables in step. The state comes as text: parsing it
+// is most of a page's CPU, and it happens where the page is computed (possibly another thread).
 const SELECT = `
-select s.customer_id, s.state, s.event_count, s.updated_at, c.score, c.risk_level, c.model_seq, c.scored_at, c.published_score, c.published_risk_level, c.lifecycle,
+select s.customer_id, s.state::text as state, s.event_count, s.updated_at, c.score, c.risk_level, c.model_seq, c.scored_at, c.published_score, c.published_risk_level, c.lifecycle,
        u.stage as u_stage, u.model_seq as u_model_seq, u.observed_at as u_observed_at,
        u.state_event_count as u_event_count, u.state_updated_at as u_updated_at
   from customer_state s
@@ -116,89 +113,65 @@ interface PageContext {
   result: RescoreResult;
 }
 
-async function writePage(pc: PageContext, rows: readonly PageRow[]): Promise<void> {
+async function writePage(pc: PageContext, rows: readonly RawPageRow[]): Promise<void> {
   const { deps, asOf, result } = pc;
   const model = deps.model();
   const seq = await modelSequence(deps.pool, model);
   const started = process.hrtime.bigint();
-  const ctx: PlanContext = {
-    model, bands: bandsFor(model, deps.bands), seq, asOf: asOf.getTime(), segments: deps.segments,
-    publish: deps.publish, publishRule: deps.publishRule,
-  };
-  const plan = planPage(rows, ctx);
-  const states = new Map(rows.map((r) => [r.customer_id, r.state]));
-  const toExplain = plan.scores.filter((s) => s.explain);
-  const explained = toExplain.length > 0 ? await (deps.explainer ?? inlineExplainer()).reasons(model, toExplain.map((s) => s.a)) : [];
-  const reasonsOf = new Map<string, Reason[]>(toExplain.map((s, i) => [s.a.customerId, explained[i]!]));
-  const ev: EventContext = { model, seq, asOf: ctx.asOf, includePii: deps.includePii };
-
-  let published = 0;
-  let lifecycle = 0;
-  const scoreRows: ScoreRow[] = plan.scores.map((w) => {
-    const state = states.get(w.a.customerId)!;
-    const computed = reasonsOf.get(w.a.customerId);
-    // Low risk has no reasons by definition: storing [] for it is current without computing anything.
-    const reasons = computed ?? (w.a.riskLevel === "low" ? [] : null);
-    const events: OutboxEvent[] = [];
-    if (w.stageChange) {
-      events.push(lifecycleEvent(w.a.customerId, { from: w.stageChange.from, to: w.stageChange.to, since: stageSince(state, w.a.stage, model.population), value: w.a.value }, state, ev));
-    }
-    if (w.publish) events.push(riskEvent(w, reasons ?? [], state, ev));
-    return { w, reasons, events };
+  const page = await (deps.computer ?? inlineComputer()).compute(model, rows, {
+    seq, asOf: asOf.getTime(), segments: deps.segments, publish: deps.publish, publishRule: deps.publishRule,
+    includePii: deps.includePii, bands: deps.bands,
   });
-  const unscoredRows: UnscoredRow[] = plan.unscored.map((w) => ({
-    w, events: w.announce ? [unscoredEvent(w, states.get(w.a.customerId)!, ev)] : [],
-  }));
-
   const wctx = { asOf, seq, modelVersion: model.artifact.modelVersion };
   const outcome = await inTransaction(deps.pool, async (client) => {
-    const scored = await writeScores(client, scoreRows, wctx);
-    const unscored = await writeUnscored(client, unscoredRows, wctx);
-    await recordFailures(client, plan.failed, { now: asOf, modelVersion: model.artifact.modelVersion, backoff: deps.failureBackoff });
+    const scored = await writeScores(client, page.scores, wctx);
+    const unscored = await writeUnscored(client, page.unscored, wctx);
+    await recordFailures(client, page.failed, { now: asOf, modelVersion: model.artifact.modelVersion, backoff: deps.failureBackoff });
     const recovered = [...scored, ...unscored].filter((id) => pc.failing.has(id));
     await clearFailures(client, recovered);
     if (deps.alerts) {
       // In the scoring transaction, so a crash cannot lose a crossing into high risk. No network call happens here.
-      const changes = plan.alerts.filter((c) => scored.has(c.customerId));
+      const changes = page.alerts.filter((c) => scored.has(c.customerId));
       if (changes.length > 0) await enqueueAlerts(client, { segments: deps.segments, changes, now: asOf, logger: deps.logger, ...deps.alerts });
     }
     return { scored, unscored, recovered };
   });
   for (const id of outcome.recovered) pc.failing.delete(id);
 
-  for (const r of scoreRows) {
-    if (!outcome.scored.has(r.w.a.customerId)) continue;
+  let events = 0;
+  for (const m of page.scoresMeta) {
+    if (!outcome.scored.has(m.id)) continue;
     result.scored++;
-    if (r.w.history) result.historyRows++;
-    if (r.w.publish) published++;
-    if (r.w.stageChange) lifecycle++;
-    if (reasonsOf.has(r.w.a.customerId)) result.explained++;
-    deps.metrics?.customersScored.inc({ level: r.w.a.riskLevel });
+    if (m.history) result.historyRows++;
+    if (m.published) result.published++;
+    if (m.stageChange) result.lifecycleEvents++;
+    if (m.explained) result.explained++;
+    events += Number(m.published) + Number(m.stageChange);
+    deps.metrics?.customersScored.inc({ level: m.level });
   }
-  for (const r of unscoredRows) {
-    if (!outcome.unscored.has(r.w.a.customerId) || !r.w.changed) continue;
-    result.unscored++;
-    lifecycle += r.events.length;
+  for (const m of page.unscoredMeta) {
+    if (!outcome.unscored.has(m.id)) continue;
+    if (m.changed) result.unscored++;
+    result.lifecycleEvents += m.events;
+    events += m.events;
   }
-  const lostRace = plan.scores.length + plan.unscored.length - outcome.scored.size - outcome.unscored.size;
-  result.published += published;
-  result.lifecycleEvents += lifecycle;
-  result.failed += plan.failed.length;
-  result.stale += plan.staleModel.length + plan.staleRun.length + lostRace;
-  result.staleModel.push(...plan.staleModel);
-  if (plan.failed.length > 0) {
-    deps.metrics?.scoringFailures.inc(plan.failed.length);
-    deps.logger.warn({ failed: plan.failed.length, first: plan.failed[0] }, "scoring: customers set aside after an error; retried later");
+  const lostRace = page.scoresMeta.length + page.unscoredMeta.length - outcome.scored.size - outcome.unscored.size;
+  result.failed += page.failed.length;
+  result.stale += page.staleModel.length + page.staleRun + lostRace;
+  result.staleModel.push(...page.staleModel);
+  if (page.failed.length > 0) {
+    deps.metrics?.scoringFailures.inc(page.failed.length);
+    deps.logger.warn({ failed: page.failed.length, first: page.failed[0] }, "scoring: customers set aside after an error; retried later");
   }
   deps.metrics?.scoringDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
-  if (published + lifecycle > 0) deps.onEvents?.();
+  if (events > 0) deps.onEvents?.();
 }
 
 /**
  * Writes a page; when the write fails for a reason in the data, halves the page until the
  * customers that cause it are alone, and sets those aside. An outage is rethrown.
  */
-async function processPage(pc: PageContext, rows: readonly PageRow[]): Promise<void> {
+async function processPage(pc: PageContext, rows: readonly RawPageRow[]): Promise<void> {
   try {
     await writePage(pc, rows);
   } catch (err) {
@@ -226,7 +199,7 @@ export interface RescoreOptions {
   /** Rescore these customers only; default everyone (in pages). */
   customerIds?: readonly string[];
   pageSize?: number;
-  /** Pages in flight at once in a full run: one is scored and explained while another is written (default 2). */
+  /** Pages in flight at once in a full run: some are computed while another is written (default 3). */
   concurrency?: number;
 }
 
@@ -238,7 +211,7 @@ export async function rescore(deps: RescoreDeps, opts: RescoreOptions): Promise<
     for (let i = 0; i < opts.customerIds.length; i += pageSize) {
       const ids = opts.customerIds.slice(i, i + pageSize);
       const [{ rows }, failing] = await Promise.all([
-        deps.pool.query<PageRow>(`${SELECT} and s.customer_id = any($1::text[])`, [ids]),
+        deps.pool.query<RawPageRow>(`${SELECT} and s.customer_id = any($1::text[])`, [ids]),
         failingAmong(deps.pool, ids),
       ]);
       await processPage({ deps, asOf: opts.asOf, failing, result }, rows);
@@ -254,16 +227,16 @@ export async function rescore(deps: RescoreDeps, opts: RescoreOptions): Promise<
   // to `concurrency` pages are processed at once (Postgres, the main thread and the explain
   // threads then all have work).
   const fetchPage = (after: string) =>
-    deps.pool.query<PageRow>(
+    deps.pool.query<RawPageRow>(
       `${SELECT} and s.customer_id > $1
           and (u.customer_id is null or u.model_seq <> $3 or u.state_event_count <> s.event_count or u.state_updated_at <> s.updated_at)
         order by s.customer_id limit $2`,
       [after, pageSize, seq],
     ).then((r) => r.rows);
-  const concurrency = Math.max(1, opts.concurrency ?? 2);
+  const concurrency = Math.max(1, opts.concurrency ?? 3);
   const running = new Set<Promise<void>>();
   let failure: unknown = null;
-  let next: Promise<PageRow[]> = fetchPage("");
+  let next: Promise<RawPageRow[]> = fetchPage("");
   try {
     for (;;) {
       const rows = await next;

@@ -86,9 +86,14 @@ events as (
 )
 select customer_id from up`;
 
-/** Upserts scores (and their history and events); returns the customers actually written. */
-export async function writeScores(client: pg.ClientBase, rows: readonly ScoreRow[], ctx: WriteContext): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
+/** One statement's rows and events as JSON text: built off the main thread when scoring runs on threads. */
+export interface StatementParams {
+  rows: string;
+  events: string;
+  count: number;
+}
+
+export function scoreParams(rows: readonly ScoreRow[]): StatementParams {
   const parts: string[] = [];
   for (const { w, reasons } of rows) {
     const a = w.a;
@@ -97,9 +102,13 @@ export async function writeScores(client: pg.ClientBase, rows: readonly ScoreRow
         `"v":${a.value},"p":${a.valueAtRisk},"g":${str(w.segments)},"lc":"${a.stage}","b":${w.publish},"h":${w.history}}`,
     );
   }
-  const { rows: written } = await client.query<{ customer_id: string }>(SCORES_SQL, [
-    `[${parts.join(",")}]`, ctx.asOf, ctx.seq, ctx.modelVersion, eventsJson(rows),
-  ]);
+  return { rows: `[${parts.join(",")}]`, events: eventsJson(rows), count: rows.length };
+}
+
+/** Upserts scores (and their history and events); returns the customers actually written. */
+export async function writeScores(client: pg.ClientBase, params: StatementParams, ctx: WriteContext): Promise<Set<string>> {
+  if (params.count === 0) return new Set();
+  const { rows: written } = await client.query<{ customer_id: string }>(SCORES_SQL, [params.rows, ctx.asOf, ctx.seq, ctx.modelVersion, params.events]);
   return new Set(written.map((r) => r.customer_id));
 }
 
@@ -130,12 +139,16 @@ events as (
 )
 select customer_id from up`;
 
-/** Records stage changes outside the population (and drops their scores); returns the customers written. */
-export async function writeUnscored(client: pg.ClientBase, rows: readonly UnscoredRow[], ctx: WriteContext): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
+export function unscoredParams(rows: readonly UnscoredRow[]): StatementParams {
   const data = rows.map(({ w }) => ({
     i: w.a.customerId, st: w.a.stage, si: w.a.since === null ? null : new Date(w.a.since).toISOString(), v: w.a.value, n: w.eventCount, ua: w.updatedAt.toISOString(),
   }));
-  const { rows: written } = await client.query<{ customer_id: string }>(UNSCORED_SQL, [str(data), ctx.asOf, ctx.seq, eventsJson(rows)]);
+  return { rows: str(data), events: eventsJson(rows), count: rows.length };
+}
+
+/** Records stage changes outside the population (and drops their scores); returns the customers written. */
+export async function writeUnscored(client: pg.ClientBase, params: StatementParams, ctx: WriteContext): Promise<Set<string>> {
+  if (params.count === 0) return new Set();
+  const { rows: written } = await client.query<{ customer_id: string }>(UNSCORED_SQL, [params.rows, ctx.asOf, ctx.seq, params.events]);
   return new Set(written.map((r) => r.customer_id));
 }
