@@ -1,42 +1,69 @@
 /**
  * `npm run evaluate -- --model FILE --dataset FILE`: scores a model artifact on a dataset CSV and
- * prints the training metrics (ROC AUC, PR AUC, Brier, lift and precision in the top 10%) for the
- * model and both baselines on the same rows, plus how the risk levels split.
+ * prints the training metrics (ROC AUC, PR AUC, Brier, lift and precision in the top 10%, ECE) with
+ * customer-bootstrap 95% intervals for the model and both baselines on the same rows, plus each risk
+ * band's share and realised churn. Uses train's time split, so on the dataset a model was trained
+ * on it grades the same untouched test period with the same numbers.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { assessArtifact } from "../src/training/assess.js";
+import { assessArtifact, HorizonMismatchError } from "../src/training/assess.js";
+import { DEFAULT_BOOTSTRAP } from "../src/training/bootstrap.js";
 import { readDatasetCsv } from "../src/training/dataset-csv.js";
+import { DEFAULT_SPLIT } from "../src/training/split.js";
 import { readArtifactFile, readPointer } from "../src/model/registry.js";
+import { DEFAULT_RISK_BANDS, formatRiskBands, parseRiskBands, type RiskBands } from "../src/model/risk-levels.js";
 import { renderReport } from "../src/training/report.js";
 import { CliError, defineCli, intOption, runCli } from "./lib/cli.js";
-import { metricsTable } from "./lib/format.js";
+import { bandsLine, metricsTable } from "./lib/format.js";
 
 const cli = defineCli({
   name: "evaluate",
   usage: "tsx scripts/evaluate.ts (--model FILE | --current) --dataset FILE [options]",
-  summary: "Scores a model artifact on a dataset CSV and prints its metrics next to the recency and RFM baselines.",
+  summary: "Scores a model artifact on a dataset CSV and prints its metrics, with 95% intervals, next to the recency and RFM baselines.",
   options: {
     model: { type: "string", short: "m", value: "FILE", description: "model artifact (models/churn-<version>.json)" },
     current: { type: "boolean", description: "the model models/current.json points at" },
     "models-dir": { type: "string", value: "DIR", description: "for --current", defaultText: "models" },
     dataset: { type: "string", short: "d", value: "FILE", description: "dataset CSV from scripts/build-dataset.ts" },
-    "validation-cutoffs": { type: "string", value: "N", description: "evaluate the newest N cutoffs (0 = every row)", defaultText: "4" },
+    "test-cutoffs": { type: "string", value: "N", description: "evaluate the newest N cutoffs (0 = every row)", defaultText: String(DEFAULT_SPLIT.testCutoffs) },
+    "validation-cutoffs": { type: "string", value: "N", description: "cutoffs before the test gap that calibrate the baselines, as in train", defaultText: String(DEFAULT_SPLIT.validationCutoffs) },
+    "gap-days": { type: "string", value: "N", description: "days between the periods", defaultText: "the dataset's horizon" },
+    "risk-bands": { type: "string", value: "BANDS", description: "bands to read, e.g. medium=0.3,high=0.6", defaultText: `RISK_BANDS or ${formatRiskBands(DEFAULT_RISK_BANDS)}` },
+    bootstrap: { type: "string", value: "N", description: "bootstrap replicates", defaultText: String(DEFAULT_BOOTSTRAP.replicates) },
+    "allow-horizon-mismatch": { type: "boolean", description: "evaluate even when the model's churn horizon differs from the dataset's (only ranking metrics then mean anything)" },
     report: { type: "string", value: "FILE", description: "also write an HTML report with the plots" },
     json: { type: "boolean", description: "print the metrics as JSON instead of a table" },
   },
-  epilogue: `Rows evaluated: the newest N cutoffs; older rows only set the RFM quintile edges. The model's
-probabilities use the artifact's own calibration (what the worker publishes). Warnings say when the
-model was trained or calibrated on the evaluated cutoffs.
+  epilogue: `Rows evaluated: the test period of train's time split (the newest N cutoffs); the validation
+period one horizon earlier only calibrates the baselines. The model's probabilities use the
+artifact's own calibration (what the worker publishes). Warnings say when the model was trained or
+calibrated on the evaluated cutoffs.
+
+A model whose churn horizon differs from the dataset's is refused (exit 2): its Brier, calibration
+and bands would grade it against another question. --allow-horizon-mismatch evaluates anyway, with
+a warning.
 
 Example:
   tsx scripts/evaluate.ts --current --dataset data/dataset.csv --report reports/eval.html`,
 });
 
+function bandsOption(value: string | undefined): RiskBands {
+  const text = value ?? process.env.RISK_BANDS;
+  if (text === undefined || text.trim() === "") return { ...DEFAULT_RISK_BANDS };
+  try {
+    return parseRiskBands(text);
+  } catch (err) {
+    throw new CliError(`${value !== undefined ? "--risk-bands" : "RISK_BANDS"}: ${(err as Error).message}`);
+  }
+}
+
 runCli(cli, async () => {
   const v = cli.parse();
   if (!v.dataset) throw new CliError("--dataset FILE is required");
   if (Boolean(v.model) === Boolean(v.current)) throw new CliError("choose one model: --model FILE or --current");
+  const bands = bandsOption(v["risk-bands"]);
+  const bootstrap = { ...DEFAULT_BOOTSTRAP, replicates: intOption(v.bootstrap, "bootstrap", DEFAULT_BOOTSTRAP.replicates, { min: 50, max: 100_000 }) };
   let file = v.model!;
   if (v.current) {
     const dir = v["models-dir"] ?? "models";
@@ -47,33 +74,40 @@ runCli(cli, async () => {
   const loaded = await readArtifactFile(file);
   if (!loaded.ok) throw new CliError(loaded.problem, 1);
   const artifact = loaded.artifact;
-  const { dataset } = await readDatasetCsv(v.dataset).catch((err: Error) => {
+  const { dataset, manifest } = await readDatasetCsv(v.dataset).catch((err: Error) => {
     throw new CliError(err.message, 1);
   });
+  if (!manifest) process.stderr.write(`note: ${v.dataset} has no manifest; assuming a ${dataset.horizonDays}-day horizon\n`);
   const assessment = (() => {
     try {
-      return assessArtifact(artifact, dataset, { validationCutoffs: intOption(v["validation-cutoffs"], "validation-cutoffs", 4, { min: 0 }) });
+      return assessArtifact(artifact, dataset, {
+        testCutoffs: intOption(v["test-cutoffs"], "test-cutoffs", DEFAULT_SPLIT.testCutoffs, { min: 0 }),
+        validationCutoffs: intOption(v["validation-cutoffs"], "validation-cutoffs", DEFAULT_SPLIT.validationCutoffs, { min: 1 }),
+        ...(v["gap-days"] !== undefined ? { gapDays: intOption(v["gap-days"], "gap-days", 0, { min: 0 }) } : {}),
+        bands,
+        bootstrap,
+        allowHorizonMismatch: v["allow-horizon-mismatch"] === true,
+        manifest,
+      });
     } catch (err) {
+      if (err instanceof HorizonMismatchError) throw new CliError(err.message, 2);
       throw err instanceof CliError ? err : new CliError((err as Error).message, 1);
     }
   })();
-  for (const note of assessment.notes) process.stderr.write(`note: ${note}\n`);
+  for (const note of assessment.notes) process.stderr.write(`${note.startsWith("HORIZON") ? "WARNING" : "note"}: ${note}\n`);
 
+  const t = assessment.testMetrics;
   if (v.json) {
-    const metrics = Object.fromEntries(assessment.series.map((s) => [s.name, s.metrics]));
-    process.stdout.write(JSON.stringify({ model: artifact.modelVersion, dataset: v.dataset, cutoffs: assessment.evaluatedCutoffs, metrics, levels: assessment.levels, notes: assessment.notes }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ modelVersion: artifact.modelVersion, dataset: v.dataset, riskBands: bands, ...t, notes: assessment.notes }, null, 2) + "\n");
   } else {
     const c = assessment.evaluatedCutoffs;
     const lines = [
-      `model ${artifact.modelVersion}${artifact.starter ? " (starter)" : ""} on ${v.dataset}: ${assessment.rows.length.toLocaleString("en")} rows, cutoffs ${c[0]?.slice(0, 10)} … ${c.at(-1)?.slice(0, 10)}`,
+      `model ${artifact.modelVersion}${artifact.starter ? " (starter)" : ""} on ${v.dataset}: ${t.rows.toLocaleString("en")} rows of ${t.customers.toLocaleString("en")} customers, ` +
+        `cutoffs ${c[0]?.slice(0, 10)} … ${c.at(-1)?.slice(0, 10)}; 95% intervals from ${t.bootstrap.replicates} customer-bootstrap replicates`,
       metricsTable(assessment.series.map((s) => [s.name, s.metrics])),
-      "risk levels: " +
-        (["high", "medium", "low"] as const)
-          .map((k) => {
-            const l = assessment.levels[k];
-            return `${k} ${((l.rows / assessment.rows.length) * 100).toFixed(1)}% of rows (churn rate ${l.rows ? ((l.churned / l.rows) * 100).toFixed(1) : "-"}%)`;
-          })
-          .join(", "),
+      ...Object.entries(t.rocAucGain ?? {}).map(([name, g]) => `ROC AUC gain over ${name}: ${g.estimate.toFixed(3)} [${g.interval[0].toFixed(3)}, ${g.interval[1].toFixed(3)}]`),
+      `bands: ${bandsLine(assessment.bands)}`,
+      ...t.doubts.map((d) => `doubt: ${d}`),
     ];
     process.stdout.write(lines.join("\n") + "\n");
   }
@@ -81,7 +115,10 @@ runCli(cli, async () => {
     await mkdir(path.dirname(path.resolve(v.report)), { recursive: true });
     await writeFile(
       v.report,
-      renderReport({ kind: "evaluation", artifact, series: assessment.series, served: assessment.served, labels: assessment.labels, source: v.dataset, notes: assessment.notes }),
+      renderReport({
+        kind: "evaluation", artifact, series: assessment.series, served: assessment.served, labels: assessment.labels, bands: assessment.bands,
+        bandsUsed: bands, testMetrics: t, source: v.dataset, notes: assessment.notes,
+      }),
     );
     process.stderr.write(`wrote ${v.report}\n`);
   }

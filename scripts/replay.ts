@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { Partitioners } from "kafkajs";
 import { pino } from "pino";
 import { createKafka } from "../src/ingest/kafka.js";
-import { parseMapping } from "../src/import/mapping.js";
+import { CurrencyMismatchError, parseMapping, replayCurrency } from "../src/import/mapping.js";
 import { kafkaSink, replay, storeSink, REPLAY_REF, type ReplaySink } from "../src/import/replay.js";
 import { csvItems, ndjsonItems, type SourceItem } from "../src/import/sources.js";
 import { CliError, defineCli, intOption, runCli } from "./lib/cli.js";
@@ -35,14 +35,22 @@ const cli = defineCli({
     "max-errors": { type: "string", value: "N", description: "print at most N invalid rows (all are counted)", defaultText: "50" },
     quiet: { type: "boolean", short: "q", description: "no progress bar" },
   },
-  epilogue: `Amounts are converted to BASE_CURRENCY with CURRENCY_RATES, as the worker does (events in a currency
-without a rate are invalid rows). Events are deduplicated by eventId (NDJSON events keep theirs; CSV
+  epilogue: `A CSV mapping (JSON) names the columns by header name or by position ({ "column": 3 }; with
+"header": false for files without a header row), the "delimiter" (one character, "tab", "whitespace"
+for runs of spaces and tabs, or a longer string), "dateFormat" with "utcOffset" or an IANA "timeZone"
+(DST-correct), and the "currency". See examples/mappings/ and docs/retraining.md.
+
+Amounts are converted to BASE_CURRENCY with CURRENCY_RATES, as the worker does (events in a currency
+without a rate are invalid rows). When BASE_CURRENCY is unset and the mapping names a currency, that
+currency becomes the base currency (run the worker with the same BASE_CURRENCY); when it is set to
+another currency without a rate, the replay stops at once and says what to set. Events are deduplicated by eventId (NDJSON events keep theirs; CSV
 rows get ids derived from their content), so replaying the same input twice stores nothing new: the
 second run reports every event as already there. Invalid rows are reported
 as "line N: reason" and skipped; the exit code is 1 if there were any, unless --allow-errors.
 
 Examples:
   tsx scripts/replay.ts --csv examples/transactions-sample.csv --mapping examples/mappings/transactions.json --store
+  tsx scripts/replay.ts --csv examples/transactions-whitespace.txt --mapping examples/mappings/transactions-whitespace.json --dry-run
   tsx scripts/replay.ts --ndjson history.ndjson --kafka localhost:9092`,
 });
 
@@ -55,6 +63,8 @@ runCli(cli, async () => {
   const input = (v.ndjson ?? v.csv)!;
   if (!existsSync(input)) throw new CliError(`input file not found: ${input}`, 1);
 
+  const config = scriptConfig(v["database-url"]);
+  const parse = parseOptionsFrom(config.ingest);
   let items: AsyncIterable<SourceItem>;
   if (v.csv) {
     if (!existsSync(v.mapping!)) throw new CliError(`mapping file not found: ${v.mapping}`, 1);
@@ -64,12 +74,31 @@ runCli(cli, async () => {
     } catch (err) {
       throw new CliError(`${v.mapping}: ${(err as Error).message}`, 1);
     }
-    items = csvItems(v.csv, mapping);
+    // The history's currency: the mapping's when BASE_CURRENCY is unset; refused at once (not row
+    // by row) when BASE_CURRENCY is another currency without a rate.
+    try {
+      const plan = replayCurrency(mapping, { baseCurrency: parse.baseCurrency, baseCurrencyExplicit: Boolean(process.env.BASE_CURRENCY), rates: parse.rates });
+      parse.baseCurrency = plan.baseCurrency;
+      if (plan.note) process.stderr.write(`note: ${plan.note}\n`);
+    } catch (err) {
+      if (err instanceof CurrencyMismatchError) throw new CliError(`${v.mapping}: ${err.message}`, 2);
+      throw err;
+    }
+    const mapped = csvItems(v.csv, mapping, { defaultCurrency: parse.baseCurrency });
+    const file = v.csv;
+    // A mapping that does not fit the file (missing column, wrong delimiter) fails on the first row: say which file.
+    items = (async function* () {
+      try {
+        yield* mapped;
+      } catch (err) {
+        if (err instanceof RangeError) throw new CliError(`${file} with ${v.mapping}: ${err.message}`, 1);
+        throw err;
+      }
+    })();
   } else {
     items = ndjsonItems(v.ndjson!);
   }
 
-  const config = scriptConfig(v["database-url"]);
   const batchSize = intOption(v["batch-size"], "batch-size", 500, { min: 1, max: 100_000 });
   const maxErrors = intOption(v["max-errors"], "max-errors", 50, { min: 0 });
   let opened: OpenedDb | null = null;
@@ -99,7 +128,7 @@ runCli(cli, async () => {
   const progress = createProgress("replaying", { enabled: !(v.quiet ?? false), unit: "rows" });
   try {
     const summary = await replay(items, sink, {
-      parse: parseOptionsFrom(config.ingest),
+      parse,
       batchSize,
       dryRun: v["dry-run"] ?? false,
       onInvalid: (line, reason) => {

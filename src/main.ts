@@ -6,7 +6,7 @@
 import { ConfigError, loadConfig, type Config } from "./config/config.js";
 import { stopOnSignal } from "./lifecycle.js";
 import { createLogger } from "./log.js";
-import { startWorker } from "./worker.js";
+import { startWorker, type Worker } from "./worker.js";
 
 function productionConfig(): Config {
   const config = loadConfig(process.env);
@@ -31,9 +31,18 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const worker = await startWorker(config, { logger });
+  let worker: Worker | undefined;
+  const worker_ = await startWorker(config, {
+    logger,
+    // An orchestrator restarts a worker that exits non-zero; one that cannot consume must not linger.
+    onFatal: (err) => {
+      logger.fatal({ err }, "the Kafka consumer crashed for good; stopping");
+      void (worker?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
+    },
+  });
+  worker = worker_;
   logger.info({ groupId: config.kafka.groupId }, "churnwatch worker running");
-  stopOnSignal(logger, () => worker.stop());
+  stopOnSignal(logger, () => worker_.stop());
 }
 
 main().catch((err) => {

@@ -23,6 +23,7 @@ import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
 import { createMailTransport, drainOutbox, runDigest, type MailTransport } from "./outreach/index.js";
 import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
 import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
+import { withTimeout } from "./lib/timeout.js";
 
 export interface WorkerOptions {
   logger?: Logger;
@@ -31,6 +32,8 @@ export interface WorkerOptions {
   http?: boolean;
   /** Start the cron schedules (default true); tests trigger jobs explicitly through `scheduler.runNow`. */
   schedules?: boolean;
+  /** The worker cannot make progress any more (its consumer crashed for good): the caller should exit. */
+  onFatal?: (err: Error) => void;
 }
 
 export interface Worker {
@@ -66,7 +69,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     onRefused: () => metrics.modelReloadFailures.inc(),
   });
   const segments = await loadSegments(config.outreach.segmentsFile ?? DEFAULT_SEGMENTS_FILE);
-  const { db } = await openDatabase(config.database.url, logger);
+  const { db } = await openDatabase(config.database.url, logger, { size: config.db.poolSize, timeouts: config.db });
   const kafka = createKafka({ ...config.kafka, brokers }, logger);
   // CRM events leave through the event outbox: written in the scoring transaction, sent by this
   // relay after commit (every worker runs one; claimed rows keep them from sending a row twice at once).
@@ -164,6 +167,10 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     topics: [config.kafka.topics.purchases, config.kafka.topics.support],
     dlqTopic: config.kafka.topics.dlq,
     parse: parseOptionsFrom(config.ingest),
+    maxQueuedBytes: config.ingest.queueBytes,
+    stateCacheBytes: config.ingest.stateCacheBytes,
+    stallMs: config.ingest.stallSeconds * 1000,
+    onFatal: (err) => options.onFatal?.(err),
     afterDbCommit: async (ref, outcome) => {
       // Off during bulk backfills (SCORE_AFTER_BATCH=false): the scheduled rescoring covers everyone.
       if (config.scoring.afterBatch) scoring.enqueue(outcome.customers);
@@ -171,13 +178,32 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     },
   });
 
+  const poolGauge = setInterval(() => {
+    const p = db.pool;
+    metrics.dbPoolConnections.set({ state: "in_use" }, p.totalCount - p.idleCount);
+    metrics.dbPoolConnections.set({ state: "idle" }, p.idleCount);
+    metrics.dbPoolConnections.set({ state: "waiting" }, p.waitingCount);
+  }, 5_000);
+  poolGauge.unref();
+
   let ops: OpsServer | null = null;
   if (options.http !== false) {
     ops = await startOpsServer(config.httpPort, metrics.registry, {
       async ready() {
-        const dbOk = await db.pool.query("select 1").then(() => true, () => false);
+        // Readiness answers within a second whatever the database does (a frozen server, a full pool).
+        const dbOk = await withTimeout(db.pool.query("select 1"), 800, "database").then(() => true, () => false);
+        const h = ingest.health();
         const consumerOk = ingest.isReady();
-        return { ok: dbOk && consumerOk, checks: { database: dbOk, consumer: consumerOk, model: models.current().artifact.modelVersion } };
+        return {
+          ok: dbOk && consumerOk,
+          checks: {
+            database: dbOk,
+            consumer: consumerOk,
+            ...(h.stalled.length ? { stalledPartitions: h.stalled.join(",") } : {}),
+            ...(h.waitingForOffsets.length ? { waitingForOffsets: h.waitingForOffsets.join(",") } : {}),
+            model: models.current().artifact.modelVersion,
+          },
+        };
       },
     });
     logger.info({ port: ops.port }, "ops endpoints listening (/healthz, /readyz, /metrics)");
@@ -189,6 +215,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     async stop() {
       clearInterval(drainTimer);
       clearInterval(backlogTimer);
+      clearInterval(poolGauge);
       scheduler.stop();
       models.stop();
       await ingest.stop();

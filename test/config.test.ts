@@ -23,7 +23,9 @@ describe("loadConfig", () => {
     expect(c.ingest).toEqual({
       maxEventBytes: 65536, baseCurrency: "EUR", rates: {},
       maxAmount: 1_000_000, maxQuantity: 1_000_000, maxFutureSkewMs: 86_400_000, minOccurredAt: "2000-01-01T00:00:00.000Z",
+      queueBytes: 64 * 1024 * 1024, stateCacheBytes: 128 * 1024 * 1024, stallSeconds: 120,
     });
+    expect(c.db).toEqual({ poolSize: 10, connectMs: 10_000, statementMs: 60_000, idleInTransactionMs: 60_000 });
   });
 
   it("reads real endpoints, rates and SASL settings", () => {

@@ -15,7 +15,7 @@ import { assess, type ScoredAssessment } from "../src/scoring/scorer.js";
 import { inlineExplainer } from "../src/scoring/explain.js";
 import { planPage, type PageRow, type PlanContext } from "../src/scoring/plan.js";
 import { stageSince } from "../src/scoring/stage-since.js";
-import { prepareServingModel, populationOf, type ServingModel } from "../src/model/load.js";
+import { prepareServingModel, type ServingModel } from "../src/model/load.js";
 import { twelveMonthValue } from "../src/scoring/value.js";
 import { shouldPublish, riskScoreEvent } from "../src/publish/risk-event.js";
 import { lifecycleEvent } from "../src/publish/lifecycle-event.js";
@@ -80,7 +80,7 @@ describe("model checks on load", () => {
   it("passes the fixture model: complete trees, cover everywhere, finite edge cases that add up", () => {
     expect(checkForestStructure(forestOf(artifact), FEATURE_NAMES.length)).toEqual([]);
     expect(checkForestBehaviour(model.forest, model.explainer, artifact.calibration)).toEqual([]);
-    expect(model.population).toEqual({ activeDays: 180, newDays: 90 });
+    expect(model.population).toEqual({ stages: ["new", "active"], activeDays: 180, newDays: 90 });
   });
 
   it("refuses a forest trained by ml-random-forest itself (no training cover), with the reason", () => {
@@ -118,9 +118,14 @@ describe("model checks on load", () => {
     expect(checkForestBehaviour(model.forest, other.explainer, artifact.calibration).join(" ")).toMatch(/differs from the forest's|add up to/);
   });
 
-  it("reads the population from the artifact, or from its churn definition before artifacts recorded it", () => {
-    expect(populationOf({ ...artifact, population: { activeDays: 120, newDays: 60 } } as ModelArtifact)).toEqual({ activeDays: 120, newDays: 60 });
-    expect(populationOf({ ...artifact, churnDefinition: { horizonDays: 90, text: "rows ... and a purchase in the 365 days before it" } })).toEqual({ activeDays: 365, newDays: 90 });
+  it("scores only the population recorded in the artifact (the default rule for older artifacts)", () => {
+    expect(model.population).toMatchObject({ stages: ["new", "active"], activeDays: 180, newDays: 90 });
+    const narrow = prepareServingModel({ ...artifact, modelVersion: "narrow", population: { stages: ["active"], activeDays: 120, newDays: 60 } });
+    const fresh = applyEvent(emptyState("c-new"), purchase("c-new", T0));
+    expect(assess(fresh, T0 + DAY, ctxOf(model))).toMatchObject({ kind: "scored", stage: "new" });
+    expect(assess(fresh, T0 + DAY, ctxOf(narrow))).toMatchObject({ kind: "unscored", stage: "new" });
+    const s = regularBuyer("c-window");
+    expect(assess(s, T0 + 7 * 12 * DAY + 150 * DAY, ctxOf(narrow))).toMatchObject({ kind: "unscored", stage: "lapsed" });
   });
 });
 

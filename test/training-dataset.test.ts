@@ -7,7 +7,8 @@ import { featureVector, FEATURE_NAMES, FEATURE_SET_VERSION, stateAsOf } from "..
 import { simulate } from "../src/simulate/index.js";
 import { parseCsv } from "../src/import/csv.js";
 import { readDatasetCsv, writeDatasetCsv } from "../src/training/dataset-csv.js";
-import { buildDataset, countsPerCutoff, customerRows, DAY_MS, groupByCustomer, planCutoffs, type DatasetOptions } from "../src/training/dataset.js";
+import { buildDataset, countsPerCutoff, customerRows, DAY_MS, groupByCustomer, makeManifest, planCutoffs, type DatasetOptions } from "../src/training/dataset.js";
+import { isScored, lifecycleAt } from "../src/features/lifecycle.js";
 import { buildDatasetFromEvents } from "../src/training/event-sources.js";
 
 const T0 = Date.parse("2025-01-01T00:00:00Z");
@@ -72,11 +73,48 @@ describe("point-in-time rows", () => {
     expect(customerRows("c1", [...history, purchase(day(110)), cancellation(day(195))], opts)[0]!.label).toBe(0);
   });
 
-  it("rows only for current, recently active customers", () => {
-    expect(customerRows("c1", [ticket(day(5)), survey(day(6))], opts)).toEqual([]); // never bought
-    expect(customerRows("c1", [purchase(day(10)), cancellation(day(50)), purchase(day(60))], opts)).toEqual([]); // cancelled before
-    expect(customerRows("c1", [purchase(day(-100))], opts)).toEqual([]); // last purchase 200 days before
+  it("rows only for customers the worker would score: lifecycle new or active at the cutoff", () => {
+    expect(customerRows("c1", [ticket(day(5)), survey(day(6))], opts)).toEqual([]); // prospect: never bought
+    expect(customerRows("c1", [purchase(day(10)), cancellation(day(50))], opts)).toEqual([]); // cancelled
+    expect(customerRows("c1", [purchase(day(-100))], opts)).toEqual([]); // lapsed: last purchase 200 days before
+    expect(customerRows("c1", [purchase(day(-80))], opts)).toHaveLength(1); // exactly 180 days before: still active
     expect(customerRows("c1", [purchase(day(-79))], opts)).toHaveLength(1); // 179 days before
+  });
+
+  it("a customer who cancelled and bought again is back in the population", () => {
+    const back = customerRows("c1", [purchase(day(10)), cancellation(day(50)), purchase(day(60))], opts);
+    expect(back).toHaveLength(1);
+    expect(back[0]!.features[FEATURE_NAMES.indexOf("purchase_count")]).toBe(2);
+    // Cancelled again after that purchase: out again.
+    expect(customerRows("c1", [purchase(day(10)), cancellation(day(50)), purchase(day(60)), cancellation(day(70))], opts)).toEqual([]);
+  });
+
+  it("the row set is exactly isScored(lifecycleAt(state, cutoff)) for every simulated customer and cutoff", () => {
+    const { events } = simulate({ seed: 11, customers: 150, now: "2025-06-01T00:00:00Z", days: 400 });
+    const cutoffs = [100, 160, 220, 280].map((d) => Date.parse("2024-04-27T00:00:00Z") + d * DAY_MS);
+    const rule = { activeDays: 120, newDays: 30 };
+    const o: DatasetOptions = { cutoffs, horizonDays: 30, activeDays: rule.activeDays, newDays: rule.newDays };
+    let inside = 0;
+    let outside = 0;
+    for (const [customerId, list] of groupByCustomer(events)) {
+      const rows = new Set(customerRows(customerId, list, o).map((r) => r.cutoff));
+      for (const c of cutoffs) {
+        const scored = isScored(lifecycleAt(stateAsOf(customerId, list, c), c, rule));
+        expect(rows.has(c), `${customerId} at ${new Date(c).toISOString()}`).toBe(scored);
+        if (scored) inside++;
+        else outside++;
+      }
+    }
+    expect(inside).toBeGreaterThan(50);
+    expect(outside).toBeGreaterThan(50);
+  });
+
+  it("the manifest records the population rule", () => {
+    const { events } = simulate({ seed: 9, customers: 40, now: "2025-06-01T00:00:00Z", days: 300 });
+    const built = buildDatasetFromEvents(events, { everyDays: 14, horizonDays: 90, activeDays: 150, newDays: 60 });
+    const m = makeManifest({ dataset: built.dataset, plan: built.plan, source: "test", activeDays: 150, newDays: 60, everyDays: 14, dataStart: built.bounds.start, dataEnd: built.bounds.end, customers: built.customers, events: built.events });
+    expect(m.population).toEqual({ stages: ["new", "active"], activeDays: 150, newDays: 60 });
+    expect(m.churnDefinition).toMatch(/new or active at the cutoff \(a purchase in the 150 days before it/);
   });
 
   it("orders rows by cutoff then customer and counts churn per cutoff", () => {

@@ -32,6 +32,11 @@ export interface LocalBroker {
    * always with its built-in default of 4 partitions.
    */
   createTopic(name: string, partitions: number): Promise<void>;
+  /**
+   * Make every request about a topic fail with a Kafka error code (0 clears it), e.g. 29
+   * (TOPIC_AUTHORIZATION_FAILED) for a topic the client may not write.
+   */
+  setTopicError(name: string, code: number): Promise<void>;
   /** Kill the broker (SIGTERM, then SIGKILL after 2 s); resolves once it has exited. */
   stop(): Promise<void>;
   /** Resolves when the broker process exits, for whatever reason. */
@@ -171,6 +176,10 @@ export async function startLocalBroker(options: LocalBrokerOptions): Promise<Loc
     createTopic: async (name, partitions) => {
       assertTopic(name, partitions);
       await command(`topic ${name} ${partitions}`);
+    },
+    setTopicError: async (name, code) => {
+      assertTopic(name, 1);
+      await command(`topic-error ${name} ${code}`);
     },
     stop: kill,
     exited: exitedPromise,

@@ -108,8 +108,13 @@ int main(int argc, char **argv) {
                                 : rd_kafka_mock_broker_set_up(mc, id), line);
         } else if (!strcmp(cmd, "topic") && got == 3) {
             reply(create_topic(mc, brokers, name, n), line);
+        } else if (!strcmp(cmd, "topic-error") && got == 3) {
+            /* Every request about the topic answers with this Kafka error code (0 clears it):
+             * fault tests make a topic unwritable, e.g. 29 = TOPIC_AUTHORIZATION_FAILED. */
+            rd_kafka_mock_topic_set_error(mc, name, (rd_kafka_resp_err_t)n);
+            reply(RD_KAFKA_RESP_ERR_NO_ERROR, line);
         } else {
-            printf("ERR %s: usage: down <id> | up <id> | topic <name> <partitions>\n", line);
+            printf("ERR %s: usage: down <id> | up <id> | topic <name> <partitions> | topic-error <name> <code>\n", line);
             fflush(stdout);
         }
     }

@@ -20,6 +20,7 @@ Options:
 
 While it runs, type on stdin:
   down <id> / up <id>   take broker <id> offline / back online
+  topic-error <name> <code>  every request about the topic fails with a Kafka error code (0 clears)
   topic <name> <n>      create a topic with n partitions
 Unknown topics are also auto-created on first produce, with the mock's default of 4 partitions.
 Ctrl-C stops it.`;
@@ -70,7 +71,7 @@ const broker = await startLocalBroker({
 console.log(`Local Kafka broker (librdkafka mock, in memory) listening on ${broker.bootstrap}`);
 for (const t of topicSpecs) console.log(`  topic ${t.name} (${t.partitions} partitions)`);
 console.log(`\nexport KAFKA_BROKERS=${broker.bootstrap}\n`);
-console.log(`Commands: down <id> | up <id> | topic <name> <partitions>. Ctrl-C to stop.`);
+console.log(`Commands: down <id> | up <id> | topic <name> <partitions> | topic-error <name> <code>. Ctrl-C to stop.`);
 
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
@@ -99,7 +100,7 @@ for await (const raw of createInterface({ input: process.stdin })) {
       await broker.createTopic(arg, positiveIntOrThrow(count));
       console.log(`created topic ${arg} (${count} partitions)`);
     } else {
-      console.log("Commands: down <id> | up <id> | topic <name> <partitions>");
+      console.log("Commands: down <id> | up <id> | topic <name> <partitions> | topic-error <name> <code>");
     }
   } catch (err) {
     console.error((err as Error).message);

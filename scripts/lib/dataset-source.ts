@@ -6,6 +6,7 @@ import { parseOptionsFrom } from "../../src/config/config.js";
 import { existsSync } from "node:fs";
 import {
   DEFAULT_ACTIVE_DAYS,
+  DEFAULT_NEW_DAYS,
   DEFAULT_EVERY_DAYS,
   DEFAULT_HORIZON_DAYS,
   makeManifest,
@@ -24,17 +25,19 @@ export const DATASET_OPTIONS = {
   to: { type: "string", value: "DATE", description: "last cutoff", defaultText: "the last event minus the horizon" },
   every: { type: "string", value: "DAYS", description: "days between cutoffs, e.g. 7d or 2w", defaultText: `${DEFAULT_EVERY_DAYS}d` },
   horizon: { type: "string", value: "DAYS", description: "label window after each cutoff", defaultText: `${DEFAULT_HORIZON_DAYS}d` },
-  "active-days": { type: "string", value: "N", description: "rows only for customers whose last purchase is at most N days before the cutoff", defaultText: String(DEFAULT_ACTIVE_DAYS) },
+  "active-days": { type: "string", value: "N", description: "lifecycle rule: a customer whose last purchase is more than N days before the cutoff is lapsed (no row); set it to the worker's own rule", defaultText: String(DEFAULT_ACTIVE_DAYS) },
+  "new-days": { type: "string", value: "N", description: "lifecycle rule: a first purchase within N days makes a customer \"new\" (recorded in the manifest and the model)", defaultText: String(DEFAULT_NEW_DAYS) },
 } satisfies Record<string, OptionSpec>;
 
-export const DATASET_EPILOGUE = `Rows: one per (customer, cutoff) for customers with a purchase before the cutoff, no
-cancellation before it and a purchase in the --active-days before it. Features use only events
-up to the cutoff; label churned = no purchase in (cutoff, cutoff + horizon] or a cancellation in
-that window. Cutoffs whose horizon runs past the last event are skipped (their labels would be wrong).`;
+export const DATASET_EPILOGUE = `Rows: one per (customer, cutoff) for exactly the customers the worker scores at that moment
+(lifecycle "new" or "active": a purchase in the --active-days before the cutoff and no cancellation
+since the last purchase; a customer who cancelled and bought again is back in). Features use only
+events up to the cutoff; label churned = no purchase in (cutoff, cutoff + horizon] or a cancellation
+in that window. Cutoffs whose horizon runs past the last event are skipped (their labels would be wrong).`;
 
 type DatasetFlags = { [K in keyof typeof DATASET_OPTIONS]?: (typeof DATASET_OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
 
-export function buildRequestFrom(values: DatasetFlags): BuildRequest & { everyDays: number } {
+export function buildRequestFrom(values: DatasetFlags): BuildRequest & { everyDays: number; newDays: number } {
   const from = dateOption(values.from, "from");
   const to = dateOption(values.to, "to");
   return {
@@ -43,6 +46,7 @@ export function buildRequestFrom(values: DatasetFlags): BuildRequest & { everyDa
     everyDays: daysOption(values.every, "every", DEFAULT_EVERY_DAYS),
     horizonDays: daysOption(values.horizon, "horizon", DEFAULT_HORIZON_DAYS),
     activeDays: intOption(values["active-days"], "active-days", DEFAULT_ACTIVE_DAYS, { min: 1 }),
+    newDays: intOption(values["new-days"], "new-days", DEFAULT_NEW_DAYS, { min: 0 }),
   };
 }
 
@@ -96,6 +100,7 @@ export async function buildDatasetFromFlags(values: DatasetFlags, opts: { quiet?
     plan: built.plan,
     source,
     activeDays: req.activeDays,
+    newDays: req.newDays,
     everyDays: req.everyDays,
     dataStart: built.bounds.start,
     dataEnd: built.bounds.end,

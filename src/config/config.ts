@@ -163,6 +163,13 @@ const envSchema = z.object({
   OUTBOX_DRAIN_SECONDS: intFrom(1, 3600).default(30),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
   HTTP_PORT: intFrom(0, 65535).default(9464),
+  INGEST_QUEUE_BYTES: intFrom(1_048_576, 4_294_967_296).default(67_108_864),
+  STATE_CACHE_BYTES: intFrom(0, 68_719_476_736).default(134_217_728),
+  PARTITION_STALL_SECONDS: intFrom(10, 86_400).default(120),
+  DB_POOL_SIZE: intFrom(2, 200).default(10),
+  DB_CONNECT_TIMEOUT_MS: intFrom(100, 300_000).default(10_000),
+  DB_STATEMENT_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(60_000),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(60_000),
 });
 
 export type Env = z.output<typeof envSchema>;
@@ -205,7 +212,14 @@ export interface Config {
     maxFutureSkewMs: number;
     /** EVENT_MIN_OCCURRED_AT as an ISO instant. */
     minOccurredAt: string;
+    /** Bytes of fetched messages queued before fetching waits. */
+    queueBytes: number;
+    /** Memory budget of the customer-state cache. */
+    stateCacheBytes: number;
+    /** A partition with waiting messages and no progress for this long is stalled (not ready). */
+    stallSeconds: number;
   };
+  db: { poolSize: number; connectMs: number; statementMs: number; idleInTransactionMs: number };
   logLevel: Env["LOG_LEVEL"];
   httpPort: number;
 }
@@ -275,6 +289,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxQuantity: e.MAX_QUANTITY,
       maxFutureSkewMs: e.EVENT_MAX_FUTURE_SKEW,
       minOccurredAt: e.EVENT_MIN_OCCURRED_AT,
+      queueBytes: e.INGEST_QUEUE_BYTES,
+      stateCacheBytes: e.STATE_CACHE_BYTES,
+      stallSeconds: e.PARTITION_STALL_SECONDS,
+    },
+    db: {
+      poolSize: e.DB_POOL_SIZE,
+      connectMs: e.DB_CONNECT_TIMEOUT_MS,
+      statementMs: e.DB_STATEMENT_TIMEOUT_MS,
+      idleInTransactionMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
     },
     logLevel: e.LOG_LEVEL,
     httpPort: e.HTTP_PORT,

@@ -58,12 +58,14 @@ export type RejectCode =
   | "over_limit"
   | "instant_out_of_range"
   | "key_mismatch"
-  | "unknown_currency";
+  | "unknown_currency"
+  /** Valid by the contract, but the database refused it (found by narrowing a failing batch down). */
+  | "unstorable";
 
 /** Every reject code, for metrics and documentation. */
 export const REJECT_CODES: readonly RejectCode[] = [
   "oversized", "empty", "not_utf8", "not_json", "duplicate_key", "unsafe_text", "invalid", "invalid_id",
-  "over_limit", "instant_out_of_range", "key_mismatch", "unknown_currency",
+  "over_limit", "instant_out_of_range", "key_mismatch", "unknown_currency", "unstorable",
 ];
 
 function reject(code: RejectCode, reason: string): ParseResult {

@@ -1,9 +1,73 @@
 /**
- * Minimal RFC 4180 CSV: quoted fields (with delimiters, quotes and newlines inside), CRLF or LF,
- * a leading BOM. Streaming, so multi-gigabyte exports do not have to fit in memory, and each record
- * carries the line it started on, so errors can point at it.
+ * Reading delimited exports. Streaming, so multi-gigabyte exports do not have to fit in memory, and
+ * each record carries the line it started on, so errors can point at it.
+ *
+ *  - one-character delimiters (",", ";", "|", tab): RFC 4180 CSV, quoted fields (with delimiters,
+ *    quotes and newlines inside), CRLF or LF, a leading BOM;
+ *  - "whitespace": fields separated by runs of spaces and tabs, leading and trailing ones ignored
+ *    (fixed-width-looking reports, `ls -l`-style dumps); a field with spaces can be double-quoted;
+ *  - any longer string (" | ", "::"): split on exactly that string, one record per line.
+ * Named aliases: "comma", "semicolon", "pipe", "tab", "space", "whitespace".
  */
 import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+
+export type Delimiter = { kind: "char"; char: string } | { kind: "whitespace" } | { kind: "string"; text: string };
+
+const ALIASES: Record<string, string> = { comma: ",", semicolon: ";", pipe: "|", tab: "\t", space: " " };
+
+/** Reads a mapping's `delimiter`: one character, an alias, "whitespace", or a longer literal string. */
+export function resolveDelimiter(spec: string): Delimiter {
+  if (spec === "whitespace") return { kind: "whitespace" };
+  const text = ALIASES[spec] ?? spec;
+  if (text.length === 0) throw new RangeError(`the delimiter is empty: use one character such as "," ";" "|" "\\t", or "whitespace" for runs of spaces and tabs`);
+  if (/[\r\n]/.test(text) || text === '"') throw new RangeError(`the delimiter cannot contain a newline or be a quote, got ${JSON.stringify(spec)}`);
+  return text.length === 1 ? { kind: "char", char: text } : { kind: "string", text };
+}
+
+/** Splits one line on runs of whitespace; double quotes keep spaces inside a field ("" is a quote). */
+export function splitWhitespace(line: string): string[] {
+  const fields: string[] = [];
+  let i = 0;
+  const n = line.length;
+  while (i < n) {
+    while (i < n && (line[i] === " " || line[i] === "\t")) i++;
+    if (i >= n) break;
+    let field = "";
+    if (line[i] === '"') {
+      i++;
+      while (i < n) {
+        if (line[i] === '"') {
+          if (line[i + 1] === '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        field += line[i++];
+      }
+      // Anything glued to the closing quote belongs to the same field.
+      while (i < n && line[i] !== " " && line[i] !== "\t") field += line[i++];
+    } else {
+      while (i < n && line[i] !== " " && line[i] !== "\t") field += line[i++];
+    }
+    fields.push(field);
+  }
+  return fields;
+}
+
+/** Line-based records for "whitespace" and multi-character delimiters; blank lines are skipped. */
+export async function* parseLines(lines: AsyncIterable<string> | Iterable<string>, delimiter: Exclude<Delimiter, { kind: "char" }>): AsyncGenerator<CsvRecord> {
+  let line = 0;
+  for await (const raw of lines) {
+    line++;
+    const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+    if (text.trim() === "") continue;
+    yield { line, fields: delimiter.kind === "whitespace" ? splitWhitespace(text) : text.split(delimiter.text) };
+  }
+}
 
 export interface CsvRecord {
   /** 1-based line number where the record starts. */
@@ -88,7 +152,9 @@ export async function* parseCsv(chunks: AsyncIterable<string> | Iterable<string>
   if (rec) yield rec;
 }
 
-export function readCsvFile(file: string, delimiter = ","): AsyncGenerator<CsvRecord> {
-  return parseCsv(createReadStream(file, { encoding: "utf8", highWaterMark: 1 << 20 }) as AsyncIterable<string>, delimiter);
+export function readCsvFile(file: string, delimiter: string | Delimiter = ","): AsyncGenerator<CsvRecord> {
+  const d = typeof delimiter === "string" ? resolveDelimiter(delimiter) : delimiter;
+  if (d.kind === "char") return parseCsv(createReadStream(file, { encoding: "utf8", highWaterMark: 1 << 20 }) as AsyncIterable<string>, d.char);
+  return parseLines(createInterface({ input: createReadStream(file, { encoding: "utf8" }), crlfDelay: Infinity }), d);
 }
 

@@ -2,7 +2,16 @@
  * Dates in exports come in every shape. A mapping names the shape once ("DD.MM.YYYY HH:mm",
  * "iso", "epoch_s"...) and every value is parsed strictly against it: a row that does not match is
  * reported with its line, never guessed at (is 03/04 the 3rd of April or the 4th of March?).
+ *
+ * Local times without an offset are read in the mapping's `timeZone` (an IANA name such as
+ * Europe/Berlin, DST-correct: the offset is the one in force at that date) or its fixed
+ * `utcOffset`. Around a DST change a local time can be ambiguous (autumn: 02:30 happens twice) or
+ * missing (spring: 02:30 never happens). Ambiguous times take the earlier instant (the first
+ * 02:30, as java.time and Python's fold=0 do); missing ones are moved forward by the gap (02:30
+ * becomes 03:30 summer time, the instant a clock that did not jump would have shown).
  */
+import { IANAZone } from "luxon";
+
 export type DateParser = (text: string) => { ok: true; ms: number } | { ok: false; reason: string };
 
 const TOKENS: Record<string, string> = {
@@ -29,13 +38,37 @@ function daysInMonth(y: number, m: number): number {
   return new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
 
+/** Checks an IANA time-zone name; throws with an example when it is not one. */
+export function checkTimeZone(name: string): IANAZone {
+  if (!IANAZone.isValidZone(name)) {
+    throw new RangeError(`timeZone "${name}" is not an IANA time-zone name such as Europe/Berlin, America/New_York or UTC`);
+  }
+  return IANAZone.create(name);
+}
+
+/** Where local times (no offset of their own) are: a fixed offset in minutes, or a named zone. */
+export type LocalTime = { offsetMinutes: number } | { zone: IANAZone };
+
+/** Epoch ms of a wall-clock time (given as if it were UTC) in the local-time setting; see the module comment. */
+export function localToUtc(wallAsUtc: number, local: LocalTime): number {
+  if ("offsetMinutes" in local) return wallAsUtc - local.offsetMinutes * 60_000;
+  const zone = local.zone;
+  // Offsets a day before and after: DST changes are months apart, so these are the two candidates.
+  const before = zone.offset(wallAsUtc - 86_400_000);
+  const after = zone.offset(wallAsUtc + 86_400_000);
+  const valid = [before, after].map((o) => wallAsUtc - o * 60_000).filter((u) => wallAsUtc - zone.offset(u) * 60_000 === u);
+  if (valid.length > 0) return Math.min(...valid); // two when ambiguous: the earlier instant
+  return wallAsUtc - before * 60_000; // in the spring gap: forward by the gap
+}
+
 /**
  * @param format "iso" | "epoch_s" | "epoch_ms" | a pattern of YYYY MM DD HH mm ss (M, D, H accept
  *   one or two digits too); other characters are literal.
  * @param utcOffset applied to values without their own offset (default UTC).
+ * @param timeZone instead of utcOffset: an IANA zone whose offset at each date applies.
  */
-export function dateParser(format: string, utcOffset = "Z"): DateParser {
-  const offsetMin = parseOffset(utcOffset);
+export function dateParser(format: string, utcOffset = "Z", timeZone?: string): DateParser {
+  const local: LocalTime = timeZone !== undefined ? { zone: checkTimeZone(timeZone) } : { offsetMinutes: parseOffset(utcOffset) };
   if (format === "epoch_s" || format === "epoch_ms") {
     const scale = format === "epoch_s" ? 1000 : 1;
     return (text) => {
@@ -47,9 +80,9 @@ export function dateParser(format: string, utcOffset = "Z"): DateParser {
     return (text) => {
       const t = text.trim();
       const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(t);
-      if (!m) return { ok: false, reason: `"${text}" is not an ISO-8601 date or date-time` };
+      if (!m) return { ok: false, reason: `"${text}" is not an ISO-8601 date or date-time (set "dateFormat" in the mapping to the column's shape, e.g. "DD.MM.YYYY HH:mm")` };
       const [, Y, M, D, h = "0", mi = "0", s = "0", off] = m;
-      return build(Number(Y), Number(M), Number(D), Number(h), Number(mi), Number(s), off ? parseOffset(off) : offsetMin, text, fracMs(t));
+      return build(Number(Y), Number(M), Number(D), Number(h), Number(mi), Number(s), off ? { offsetMinutes: parseOffset(off) } : local, text, fracMs(t));
     };
   }
   let source = "";
@@ -66,8 +99,8 @@ export function dateParser(format: string, utcOffset = "Z"): DateParser {
   const re = new RegExp(`^${source}$`);
   return (text) => {
     const g = re.exec(text.trim())?.groups;
-    if (!g) return { ok: false, reason: `"${text}" does not match the date format "${format}"` };
-    return build(Number(g.Y), Number(g.M), Number(g.D), Number(g.h ?? 0), Number(g.m ?? 0), Number(g.s ?? 0), offsetMin, text, 0);
+    if (!g) return { ok: false, reason: `"${text}" does not match the date format "${format}" (set "dateFormat" in the mapping to the shape of this column, e.g. "DD.MM.YYYY HH:mm", "iso" or "epoch_s")` };
+    return build(Number(g.Y), Number(g.M), Number(g.D), Number(g.h ?? 0), Number(g.m ?? 0), Number(g.s ?? 0), local, text, 0);
   };
 }
 
@@ -76,11 +109,11 @@ function fracMs(t: string): number {
   return m ? Math.round(Number(`0${m[1]}`) * 1000) : 0;
 }
 
-function build(Y: number, M: number, D: number, h: number, mi: number, s: number, offsetMin: number, text: string, ms: number): ReturnType<DateParser> {
+function build(Y: number, M: number, D: number, h: number, mi: number, s: number, local: LocalTime, text: string, ms: number): ReturnType<DateParser> {
   if (M < 1 || M > 12) return { ok: false, reason: `"${text}": month ${M} does not exist` };
   if (D < 1 || D > daysInMonth(Y, M)) return { ok: false, reason: `"${text}": day ${D} does not exist in ${Y}-${String(M).padStart(2, "0")}` };
   if (h > 23 || mi > 59 || s > 59) return { ok: false, reason: `"${text}": time out of range` };
-  return { ok: true, ms: Date.UTC(Y, M - 1, D, h, mi, s, ms) - offsetMin * 60_000 };
+  return { ok: true, ms: localToUtc(Date.UTC(Y, M - 1, D, h, mi, s, ms), local) };
 }
 
 function escapeRe(s: string): string {

@@ -46,17 +46,26 @@ export class StoredOffsets {
   }
 
   /**
-   * Seeks every assigned partition to its stored offset. No stored offset means nothing of the
-   * partition was ever applied: start at the beginning, not at whatever Kafka has committed for the
-   * group (a new or restored database under an existing group would otherwise skip history).
+   * Seeks every assigned partition to its stored offset and returns the offsets it sought to. No
+   * stored offset means nothing of the partition was ever applied: start at the beginning, not at
+   * whatever Kafka has committed for the group (a new or restored database under an existing group
+   * would otherwise skip history). Throws when the stored offsets cannot be read: the caller must
+   * then keep the partitions paused rather than let the consumer trust Kafka's offsets.
    */
-  async seekAssigned(consumer: Pick<Consumer, "seek">, assignment: Record<string, number[]>): Promise<void> {
+  async seekAssigned(consumer: Pick<Consumer, "seek">, assignment: Record<string, number[]>): Promise<Map<string, number>> {
+    const sought = new Map<string, number>();
+    const stored = new Map<string, Map<number, number>>();
+    // Read everything first, so a failure seeks nothing (all or none of the assignment).
+    for (const topic of Object.keys(assignment)) stored.set(topic, await readStoredOffsets(this.pool, this.groupId, topic));
     for (const [topic, partitions] of Object.entries(assignment)) {
-      const stored = await readStoredOffsets(this.pool, this.groupId, topic);
       for (const partition of partitions) {
-        const offset = stored.get(partition);
-        consumer.seek({ topic, partition, offset: offset !== undefined && offset >= 0 ? String(offset) : "-2" });
+        const offset = stored.get(topic)!.get(partition);
+        const from = offset !== undefined && offset >= 0 ? offset : null;
+        consumer.seek({ topic, partition, offset: from === null ? "-2" : String(from) });
+        this.next.set(partitionKey(topic, partition), from);
+        sought.set(partitionKey(topic, partition), from ?? 0);
       }
     }
+    return sought;
   }
 }

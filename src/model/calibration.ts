@@ -1,15 +1,37 @@
-/** Applies a stored calibration to a raw forest score (fitting lives in src/training/calibration.ts). */
+/**
+ * Applies a stored calibration to a raw forest score (fitting lives in src/training/calibration.ts).
+ *
+ * A calibrated probability never claims certainty: whatever the method, and for old artifacts whose
+ * isotonic knots reach exactly 0 or 1, the result lies in [MIN_PROBABILITY, MAX_PROBABILITY]. New
+ * artifacts are already bounded tighter by the evidence (smoothed block rates, see the fitting
+ * side); the clamp is the last guard, e.g. for `none` (a raw forest score can be 0 or 1) and for a
+ * sigmoid whose tail rounds to 1 in floating point. The bounds survive rounding to 4 decimals.
+ */
 import type { Calibration } from "./artifact.js";
 
+/** No churn history is evidence for "certainly stays" below this... */
+export const MIN_PROBABILITY = 0.001;
+/** ...or "certainly leaves" above this. */
+export const MAX_PROBABILITY = 0.999;
+
 export function calibrate(raw: number, c: Calibration): number {
+  let p: number;
   switch (c.method) {
     case "none":
-      return raw;
+      p = raw;
+      break;
     case "platt":
-      return 1 / (1 + Math.exp(c.a * raw + c.b));
+      p = 1 / (1 + Math.exp(c.a * raw + c.b));
+      // The sigmoid extrapolates beyond the calibration rows; `bounds` (new artifacts) keeps it
+      // within what the most and least confident groups of those rows support.
+      if (c.bounds) p = Math.min(c.bounds[1], Math.max(c.bounds[0], p));
+      break;
     case "isotonic":
-      return interpolate(raw, c.x, c.y);
+      p = interpolate(raw, c.x, c.y);
+      break;
   }
+  // NaN (a broken raw score) stays NaN so callers see it; everything else is clamped.
+  return p < MIN_PROBABILITY ? MIN_PROBABILITY : p > MAX_PROBABILITY ? MAX_PROBABILITY : p;
 }
 
 /** Piecewise-linear through the knots, flat beyond the ends (isotonic regression's convention). */

@@ -6,8 +6,8 @@
  * the previous model serving.
  */
 import path from "node:path";
-import { DEFAULT_LIFECYCLE_RULE, FEATURE_NAMES, FEATURE_SET_VERSION, type LifecycleRule } from "../features/index.js";
-import { ArtifactError, checkArtifact, type ModelArtifact } from "./artifact.js";
+import { FEATURE_NAMES, FEATURE_SET_VERSION } from "../features/index.js";
+import { ArtifactError, checkArtifact, populationOf, type ModelArtifact, type Population } from "./artifact.js";
 import { checkForestBehaviour, checkForestStructure } from "./checks.js";
 import { compileForest, loadInMlRandomForest, type CompiledForest, type RandomForestClassifierJson } from "./forest/index.js";
 import { shapForestFromCompiled, TreeShapExplainer, type ShapTree } from "./forest/treeshap.js";
@@ -20,22 +20,8 @@ export interface ServingModel {
   shapTrees: ShapTree[];
   /** Built once per model: it holds buffers sized for the deepest tree. */
   explainer: TreeShapExplainer;
-  /** Who the model scores: customers whose lifecycle stage under this rule is new or active. */
-  population: LifecycleRule;
-}
-
-/**
- * The population rule the model was trained on. Artifacts record it as `population` (added by the
- * training code); older artifacts state the active window only in the churn definition's text,
- * which training has always written as "a purchase in the N days before it".
- */
-export function populationOf(artifact: ModelArtifact): LifecycleRule {
-  const recorded = (artifact as ModelArtifact & { population?: Partial<LifecycleRule> }).population;
-  const fromText = /purchase in the (\d+) days before/.exec(artifact.churnDefinition.text)?.[1];
-  return {
-    activeDays: recorded?.activeDays ?? (fromText ? Number(fromText) : DEFAULT_LIFECYCLE_RULE.activeDays),
-    newDays: recorded?.newDays ?? DEFAULT_LIFECYCLE_RULE.newDays,
-  };
+  /** Who the model scores: customers in these lifecycle stages under this rule (the artifact's, or the default for older artifacts). */
+  population: Population;
 }
 
 function refuse(artifact: ModelArtifact, problems: string[]): never {

@@ -1,12 +1,10 @@
 /**
- * Which risk bands score a customer: the deployment's (RISK_BANDS, passed in as `bands`), else the
- * default. Levels are bands of calibrated probability (model/risk-levels.ts), the same in CRM
- * events, digests and alerts. Until the default bands exist in model/risk-levels.ts, the model's
- * own thresholds stand in; switching is the one line below.
+ * Which risk bands score a customer: the deployment's (RISK_BANDS, passed in as `bands`), else
+ * DEFAULT_RISK_BANDS. Levels are bands of calibrated probability (model/risk-levels.ts), the same
+ * in CRM events, digests, alerts and the training report, whatever the model.
  */
-import type { ServingModel } from "../model/load.js";
-import type { RiskThresholds } from "../model/risk-levels.js";
+import { DEFAULT_RISK_BANDS, type RiskBands } from "../model/risk-levels.js";
 
-export function bandsFor(model: ServingModel, configured: RiskThresholds | undefined): RiskThresholds {
-  return configured ?? model.artifact.thresholds;
+export function bandsFor(configured: RiskBands | undefined): RiskBands {
+  return configured ?? DEFAULT_RISK_BANDS;
 }

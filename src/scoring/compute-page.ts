@@ -32,7 +32,7 @@ export interface ComputeContext {
   publish: boolean;
   publishRule: PublishRule;
   includePii: boolean;
-  /** Configured risk bands (RISK_BANDS); undefined: the default (scoring/bands.ts). */
+  /** Configured risk bands (RISK_BANDS); undefined: DEFAULT_RISK_BANDS. */
   bands: RiskThresholds | undefined;
 }
 
@@ -75,7 +75,7 @@ export async function computePage(model: ServingModel, raw: readonly RawPageRow[
     }
   }
   const plan = planPage(rows, {
-    model, bands: bandsFor(model, ctx.bands), seq: ctx.seq, asOf: ctx.asOf, segments: ctx.segments, publish: ctx.publish, publishRule: ctx.publishRule,
+    model, bands: bandsFor(ctx.bands), seq: ctx.seq, asOf: ctx.asOf, segments: ctx.segments, publish: ctx.publish, publishRule: ctx.publishRule,
   });
   const states = new Map(rows.map((r) => [r.customer_id, r.state]));
   const toExplain = plan.scores.filter((s) => s.explain);

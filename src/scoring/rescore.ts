@@ -20,6 +20,7 @@ import type { RiskThresholds } from "../model/risk-levels.js";
 import { enqueueAlerts } from "../outreach/alerts.js";
 import type { Segment } from "../outreach/segments.js";
 import type { PublishRule } from "../publish/risk-event.js";
+import { isTransientDbError, sqlState } from "../store/errors.js";
 import { inTransaction } from "../store/tx.js";
 import type { RawPageRow } from "./compute-page.js";
 import { allFailing, clearFailures, failingAmong, recordFailures, type FailureBackoff } from "./failures.js";
@@ -37,7 +38,7 @@ export interface AlertSettings {
 export interface RescoreDeps {
   pool: pg.Pool;
   model: () => ServingModel;
-  /** Risk bands of calibrated probability (RISK_BANDS); unset: the default bands (scoring/bands.ts). */
+  /** Risk bands of calibrated probability (RISK_BANDS); unset: DEFAULT_RISK_BANDS. */
   bands?: RiskThresholds;
   segments: readonly Segment[];
   /** Write CRM events (risk scores, lifecycle changes) into the event outbox. */
@@ -96,15 +97,6 @@ select s.customer_id, s.state::text as state, s.event_count, s.updated_at, c.sco
   left join customer_score c on c.customer_id = s.customer_id
   left join unscored_customer u on u.customer_id = s.customer_id
  where s.event_count > 0`;
-
-/** Errors that mean the database is away or shutting down, not that this page's data is bad. */
-export function isOutage(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  const code = typeof e?.code === "string" ? e.code : "";
-  if (/^(08|53|57|58)/.test(code) || /^E[A-Z]+/.test(code)) return true;
-  const message = typeof e?.message === "string" ? e.message : "";
-  return /Connection terminated|connection (is )?closed|timeout|Client has encountered a connection error/i.test(message);
-}
 
 interface PageContext {
   deps: RescoreDeps;
@@ -171,11 +163,16 @@ async function writePage(pc: PageContext, rows: readonly RawPageRow[]): Promise<
  * Writes a page; when the write fails for a reason in the data, halves the page until the
  * customers that cause it are alone, and sets those aside. An outage is rethrown.
  */
-async function processPage(pc: PageContext, rows: readonly RawPageRow[]): Promise<void> {
+async function processPage(pc: PageContext, rows: readonly RawPageRow[], attempt = 0): Promise<void> {
   try {
     await writePage(pc, rows);
   } catch (err) {
-    if (isOutage(err)) throw err;
+    // A deadlock or serialization failure (class 40) is about timing: the same page again, a few times.
+    if (sqlState(err)?.startsWith("40") && attempt < 3) {
+      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      return processPage(pc, rows, attempt + 1);
+    }
+    if (isTransientDbError(err)) throw err;
     if (rows.length > 1) {
       const half = Math.ceil(rows.length / 2);
       await processPage(pc, rows.slice(0, half));
@@ -211,7 +208,8 @@ export async function rescore(deps: RescoreDeps, opts: RescoreOptions): Promise<
     for (let i = 0; i < opts.customerIds.length; i += pageSize) {
       const ids = opts.customerIds.slice(i, i + pageSize);
       const [{ rows }, failing] = await Promise.all([
-        deps.pool.query<RawPageRow>(`${SELECT} and s.customer_id = any($1::text[])`, [ids]),
+        // In key order, like full-run pages: every scoring transaction locks rows in one order.
+        deps.pool.query<RawPageRow>(`${SELECT} and s.customer_id = any($1::text[]) order by s.customer_id`, [ids]),
         failingAmong(deps.pool, ids),
       ]);
       await processPage({ deps, asOf: opts.asOf, failing, result }, rows);

@@ -6,7 +6,7 @@
  * Reasons are NOT computed here: TreeSHAP costs a few hundred times a prediction, so the
  * rescoring explains only the customers whose reasons someone will read (scoring/explain.ts).
  */
-import { featureRecord, isScored, lifecycleAt, type CustomerState, type FeatureName, type Lifecycle } from "../features/index.js";
+import { featureRecord, lifecycleAt, type CustomerState, type FeatureName, type Lifecycle } from "../features/index.js";
 import { calibrate } from "../model/calibration.js";
 import { predictProba } from "../model/forest/index.js";
 import type { ServingModel } from "../model/load.js";
@@ -38,7 +38,7 @@ export interface ScoredAssessment {
 export interface UnscoredAssessment {
   kind: "unscored";
   customerId: string;
-  /** prospect, lapsed or cancelled: outside the population the model was trained on. */
+  /** Outside the population the model was trained on (prospect, lapsed, cancelled by default). */
   stage: Lifecycle;
   /** When the stage began, as far as the state tells; null when it cannot tell. */
   since: number | null;
@@ -59,7 +59,8 @@ export function assess(state: CustomerState, asOf: number, ctx: ScoringContext):
   const stage = lifecycleAt(state, asOf, model.population);
   const features = featureRecord(state, asOf);
   const value = twelveMonthValue(features);
-  if (!isScored(stage)) {
+  // The model's own population: the stages its training rows came from.
+  if (!model.population.stages.includes(stage)) {
     return { kind: "unscored", customerId: state.customerId, stage, since: stageSince(state, stage, model.population), value: Number.isFinite(value) ? value : 0 };
   }
   const vector = Object.values(features);

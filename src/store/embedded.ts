@@ -21,6 +21,10 @@ export interface EmbeddedPgOptions {
 export interface EmbeddedPg {
   url: string;
   stop(): Promise<void>;
+  /** Starts the server again after stop() (same data); fault tests restart it mid-ingest. */
+  start(): Promise<void>;
+  /** The postmaster's process id while it runs (fault tests freeze it with SIGSTOP). */
+  pid(): number | null;
 }
 
 const USER = "churnwatch";
@@ -62,7 +66,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
   }
   const url = `postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${database}`;
   await ensureDatabase(`postgresql://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/postgres`, database);
-  return { url, stop: () => server.stop() };
+  return {
+    url,
+    stop: () => server.stop(),
+    start: () => server.start(),
+    pid: () => (server as unknown as { process?: { pid?: number } }).process?.pid ?? null,
+  };
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {

@@ -55,6 +55,9 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<Migr
   const migrations = await loadMigrations(dir);
   const client = await pool.connect();
   try {
+    // A migration may rebuild a large table, and other workers wait here for the first one: the
+    // pool's statement timeout is for the hot paths, not for this session.
+    await client.query("set statement_timeout = 0");
     await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
     await client.query(BOOKKEEPING_DDL);
     const { rows } = await client.query<{ migration_name: string; checksum: string }>(
@@ -96,6 +99,7 @@ export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<Migr
     return { applied, alreadyApplied: migrations.length - applied.length };
   } finally {
     await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await client.query("reset statement_timeout").catch(() => undefined);
     client.release();
   }
 }

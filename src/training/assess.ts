@@ -1,77 +1,156 @@
 /**
- * evaluate: any artifact on any dataset, with the same metrics and baselines as training.
+ * evaluate: any artifact on any dataset, with the same split, metrics, intervals and baselines as
+ * training, so `train` and `evaluate` give identical numbers on identical rows.
  *
- * Rows evaluated: the newest `validationCutoffs` cutoffs (default 4), like training's validation;
- * the older rows only provide the RFM quintile edges (features, never labels, so nothing leaks).
- * With too few cutoffs (or validationCutoffs = 0) every row is evaluated and the RFM edges come
- * from those rows. The model's Brier uses the artifact's own calibration, i.e. exactly what the
- * worker would publish.
+ * Rows evaluated: the test period of the same time split train uses (the newest `testCutoffs`);
+ * the validation period before it (one horizon earlier) only calibrates the baselines, exactly as
+ * in training. When the dataset is too short for that split (or testCutoffs = 0: every row), the
+ * baselines are calibrated out of fold by customer instead, and a note says so. The model's
+ * probabilities use the artifact's own calibration, i.e. exactly what the worker would publish.
+ *
+ * A model predicts churn within its own horizon; graded against labels of another horizon its
+ * Brier score, calibration and bands mean nothing. That is refused unless explicitly allowed.
  */
-import type { ModelArtifact } from "../model/artifact.js";
+import { populationOf, type ModelArtifact, type TestMetrics } from "../model/artifact.js";
 import { calibrate } from "../model/calibration.js";
-import { riskLevel } from "../model/risk-levels.js";
-import { crossFitCalibrate } from "./calibration.js";
-import { fitRfm, recencyScores, rfmScores } from "./baselines.js";
-import { iso, type Dataset, type DatasetRow } from "./dataset.js";
-import { metricSet, type ScoredSeries } from "./evaluate.js";
+import { DEFAULT_RISK_BANDS, type RiskBands } from "../model/risk-levels.js";
+import { baselineScorers } from "./baselines.js";
+import { bootstrapScorers, DEFAULT_BOOTSTRAP, MetricEngine, type BootstrapOptions, type Interval } from "./bootstrap.js";
+import { iso, type Dataset, type DatasetManifest, type DatasetRow } from "./dataset.js";
+import { metricSetFrom, type ScoredSeries } from "./evaluate.js";
+import { describeDoubts } from "./fit.js";
 import { rawScores } from "./score.js";
-import { distinctCutoffs } from "./split.js";
+import { DEFAULT_SPLIT, distinctCutoffs, SplitError, timeSplit } from "./split.js";
+import { bandOutcomes, storedBands, type BandOutcome } from "./thresholds.js";
+
+export class HorizonMismatchError extends Error {
+  override name = "HorizonMismatchError";
+}
+
+export interface AssessOptions {
+  /** Newest cutoffs evaluated (default 4); 0 = every row. */
+  testCutoffs?: number;
+  /** Cutoffs before the test gap that calibrate the baselines (default 4). */
+  validationCutoffs?: number;
+  gapDays?: number;
+  bands?: RiskBands;
+  bootstrap?: BootstrapOptions;
+  allowHorizonMismatch?: boolean;
+  /** The dataset's manifest, when there is one (population check). */
+  manifest?: DatasetManifest | null;
+}
 
 export interface Assessment {
   rows: DatasetRow[];
   labels: Uint8Array;
-  /** Model first, then the baselines. */
+  /** Model first, then the baselines; metrics with intervals. */
   series: ScoredSeries[];
   /** The artifact's calibrated probabilities (what the worker publishes). */
   served: Float64Array;
-  levels: Record<"high" | "medium" | "low", { rows: number; churned: number }>;
+  bands: BandOutcome[];
+  testMetrics: TestMetrics;
   evaluatedCutoffs: string[];
+  /** Warnings the user must see (printed on stderr and at the top of the report). */
   notes: string[];
 }
 
-export function assessArtifact(artifact: ModelArtifact, dataset: Dataset, opts: { validationCutoffs: number }): Assessment {
+export function assessArtifact(artifact: ModelArtifact, dataset: Dataset, opts: AssessOptions = {}): Assessment {
   const notes: string[] = [];
-  const cutoffs = distinctCutoffs(dataset.rows);
-  const n = opts.validationCutoffs;
-  const useAll = n <= 0 || cutoffs.length <= n;
-  const evaluated = new Set(useAll ? cutoffs : cutoffs.slice(-n));
-  const rows = dataset.rows.filter((r) => evaluated.has(r.cutoff));
-  const reference = useAll ? rows : dataset.rows.filter((r) => !evaluated.has(r.cutoff));
-  if (rows.length === 0) throw new RangeError("the dataset has no rows");
-  if (useAll && n > 0) notes.push(`the dataset has only ${cutoffs.length} cutoff(s): all rows evaluated, RFM quintiles cut on them`);
-
+  const modelHorizon = artifact.churnDefinition.horizonDays;
+  if (modelHorizon !== dataset.horizonDays) {
+    const what = `model ${artifact.modelVersion} predicts churn within ${modelHorizon} days, but the dataset's labels use a ${dataset.horizonDays}-day horizon`;
+    if (!opts.allowHorizonMismatch) {
+      throw new HorizonMismatchError(
+        `${what}: Brier, calibration error and risk bands would be meaningless. Rebuild the dataset with --horizon ${modelHorizon}d, ` +
+          `or pass --allow-horizon-mismatch to compare rankings anyway`,
+      );
+    }
+    notes.push(`HORIZON MISMATCH: ${what}. Only the ranking metrics (ROC AUC, PR AUC, top 10%) are comparable; Brier, ECE and the bands are not.`);
+  }
+  if (opts.manifest) {
+    const p = populationOf(artifact);
+    const active = opts.manifest.activeDays;
+    if (active !== p.activeDays) {
+      notes.push(`population differs: the model was trained on customers active within ${p.activeDays} days, the dataset holds customers active within ${active} days`);
+    }
+  }
   if (artifact.featureSetVersion !== dataset.featureSetVersion) {
     notes.push(
       `feature sets differ (model ${artifact.featureSetVersion}, dataset ${dataset.featureSetVersion}): columns were matched by name, but a feature whose meaning changed would still be misread`,
     );
   }
-  const evaluatedIso = [...evaluated].sort((a, b) => a - b).map(iso);
+
+  const nTest = opts.testCutoffs ?? DEFAULT_SPLIT.testCutoffs;
+  const cutoffs = distinctCutoffs(dataset.rows);
+  if (cutoffs.length === 0) throw new RangeError("the dataset has no rows");
+  let rows: DatasetRow[];
+  let calibrationRows: DatasetRow[] | null = null;
+  if (nTest <= 0) {
+    rows = dataset.rows;
+    notes.push("every row evaluated (--test-cutoffs 0): baselines calibrated out of fold by customer");
+  } else {
+    try {
+      const split = timeSplit(dataset.rows, {
+        testCutoffs: nTest,
+        validationCutoffs: opts.validationCutoffs ?? DEFAULT_SPLIT.validationCutoffs,
+        gapDays: opts.gapDays ?? dataset.horizonDays,
+      });
+      rows = split.test;
+      calibrationRows = split.validation;
+    } catch (err) {
+      if (!(err instanceof SplitError)) throw err;
+      const evaluated = new Set(cutoffs.slice(-nTest));
+      rows = dataset.rows.filter((r) => evaluated.has(r.cutoff));
+      notes.push(`the dataset is too short for train's split (${err.message}); evaluated the newest ${evaluated.size} cutoff(s) with baselines calibrated out of fold`);
+    }
+  }
+
+  const evaluatedIso = distinctCutoffs(rows).map(iso);
   const trained = evaluatedIso.filter((c) => artifact.trainingWindow.trainCutoffs.includes(c));
   const calibratedOn = evaluatedIso.filter((c) => artifact.trainingWindow.validationCutoffs.includes(c));
   if (trained.length) notes.push(`${trained.length} evaluated cutoff(s) were used to TRAIN this model: its metrics here are optimistic`);
-  if (calibratedOn.length) notes.push(`${calibratedOn.length} evaluated cutoff(s) were this model's validation cutoffs: its calibration and thresholds were fitted on them`);
+  if (calibratedOn.length) notes.push(`${calibratedOn.length} evaluated cutoff(s) were this model's validation cutoffs: its hyperparameters and calibration were fitted on them, so its metrics here are optimistic`);
 
   const labels = Uint8Array.from(rows, (r) => r.label);
   const positives = labels.reduce((s, v) => s + v, 0);
   if (positives === 0 || positives === labels.length) throw new RangeError(`the evaluated rows hold only one class (${positives} churned of ${labels.length})`);
   const raw = rawScores(artifact, rows, dataset.featureNames);
   const served = Float64Array.from(raw, (s) => calibrate(s, artifact.calibration));
-  const series: ScoredSeries[] = [{ name: "model", labels, rankScores: raw, probabilities: served, metrics: metricSet(labels, raw, served) }];
   const groups = rows.map((r) => r.customerId);
-  const rfm = fitRfm(reference, dataset.featureNames);
-  for (const [name, scores] of [
-    ["recency", recencyScores(rows, dataset.featureNames)],
-    ["rfm", rfmScores(rfm, rows, dataset.featureNames)],
-  ] as const) {
-    const probabilities = crossFitCalibrate("isotonic", scores, labels, groups);
-    series.push({ name, labels, rankScores: scores, probabilities, metrics: metricSet(labels, scores, probabilities) });
-  }
-
-  const levels: Assessment["levels"] = { high: { rows: 0, churned: 0 }, medium: { rows: 0, churned: 0 }, low: { rows: 0, churned: 0 } };
-  served.forEach((p, i) => {
-    const level = riskLevel(p, artifact.thresholds);
-    levels[level].rows++;
-    levels[level].churned += labels[i]!;
+  const baselines = baselineScorers(rows, calibrationRows, dataset.featureNames);
+  const engines = [new MetricEngine(labels, raw, served), ...baselines.map((b) => new MetricEngine(labels, b.rankScores, b.probabilities))];
+  const bootstrap = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
+  const boot = bootstrapScorers(engines, groups, bootstrap);
+  const series: ScoredSeries[] = engines.map((e, i) => ({
+    name: i === 0 ? "model" : baselines[i - 1]!.name,
+    labels,
+    rankScores: e.rankScores,
+    probabilities: e.probabilities,
+    metrics: metricSetFrom(e, boot.intervals[i]!),
+  }));
+  const rocAucGain: Record<string, { estimate: number; interval: Interval }> = {};
+  baselines.forEach((b, i) => {
+    const d = boot.rocAucVsFirst[i + 1]!;
+    rocAucGain[b.name] = { estimate: -d.estimate, interval: [-d.interval[1], -d.interval[0]] };
   });
-  return { rows, labels, series, served, levels, evaluatedCutoffs: evaluatedIso, notes };
+  const bands = opts.bands ?? DEFAULT_RISK_BANDS;
+  const t = artifact.thresholds;
+  if (t.medium !== bands.medium || t.high !== bands.high) {
+    notes.push(`bands: medium from ${bands.medium}, high from ${bands.high} (the artifact recorded medium ${t.medium}, high ${t.high}${artifact.trainingWindow.testCutoffs ? "" : ", rank-share thresholds of an older artifact"})`);
+  }
+  const bandResult = bandOutcomes(served, labels, bands, { groups, bootstrap });
+  const testMetrics: TestMetrics = {
+    cutoffs: evaluatedIso,
+    rows: rows.length,
+    customers: new Set(groups).size,
+    positives,
+    model: series[0]!.metrics,
+    baselines: Object.fromEntries(series.slice(1).map((s) => [s.name, s.metrics])),
+    rocAucGain,
+    bands: storedBands(bandResult),
+    bootstrap: { replicates: bootstrap.replicates, seed: bootstrap.seed, unit: "customer" },
+    doubts: [],
+  };
+  testMetrics.doubts = describeDoubts(testMetrics);
+  return { rows, labels, series, served, bands: bandResult, testMetrics, evaluatedCutoffs: evaluatedIso, notes };
 }

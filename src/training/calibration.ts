@@ -1,17 +1,27 @@
 /**
- * Calibration fitting: maps the forest's raw score (mean leaf churn fraction, trained with
+ * Calibration fitting: maps the forest's raw score (mean leaf churn fraction, possibly trained with
  * balanced class weights, so far from a probability) to a churn probability the retention team
- * can read as "x in 100 like this one leave". Applied at serving time by src/scoring/calibration.ts.
+ * can read as "x in 100 like this one leave". Applied at serving time by src/model/calibration.ts.
  *
  * - isotonic: pool-adjacent-violators, the most flexible monotone map. Knots sit at each pooled
- *   block's mean score with the block's churn rate, joined linearly ("centred" isotonic
- *   regression): unlike the usual step function it keeps different raw scores apart inside the
- *   range, so ranking (ROC AUC, top-10% lists) survives calibration.
+ *   block's mean score, joined linearly ("centred" isotonic regression): unlike the usual step
+ *   function it keeps different raw scores apart inside the range, so ranking (ROC AUC, top-10%
+ *   lists) survives calibration.
  * - platt: a two-parameter sigmoid, steadier when there are few validation rows.
  *
- * Both are fitted on the validation rows (the forest has seen the training rows; its scores there
- * are overconfident). To measure them honestly on those same rows, crossFitCalibrate fits on four
- * fifths of the customers and scores the fifth.
+ * Probabilities never claim certainty and are bounded by the evidence behind them: a block's value
+ * is its churn rate smoothed with a Beta prior centred on the overall rate,
+ *     y = (churned + a) / (rows + a + b),  a = m * rate, b = m * (1 - rate), m = PRIOR_STRENGTH,
+ * so an end block of 40 rows that all churned gives about 0.97, not 1, and 4,000 such rows would
+ * give 0.9997: the bound shrinks as the evidence grows. The blocks are those of exact isotonic
+ * regression; where smoothing carries a thin block past its neighbour, the two are pooled, so the
+ * fitted values are strictly increasing: the map is monotone and keeps the ranking. Platt's sigmoid is clamped to the
+ * same evidence-backed range (the smoothed isotonic fit's lowest and highest values).
+ *
+ * Both are fitted on the validation period only (the forest has seen the training rows; its scores
+ * there are overconfident), and graded on the untouched test period. To compare the two methods
+ * on the validation period itself, crossFitCalibrate fits on four fifths of the customers and
+ * scores the fifth.
  */
 import type { Calibration } from "../model/artifact.js";
 import { calibrate } from "../model/calibration.js";
@@ -20,14 +30,43 @@ import { fnv1a32 } from "../lib/hash.js";
 
 export type CalibrationMethod = "isotonic" | "platt";
 
-/** Isotonic regression of 0/1 labels on scores (pool-adjacent-violators), as knots for `calibrate`. */
-export function fitIsotonic(scores: ArrayLike<number>, labels: ArrayLike<number>): Extract<Calibration, { method: "isotonic" }> {
+/** Pseudo-rows of prior evidence per block: enough to keep tiny blocks away from 0 and 1, too few to move large ones. */
+export const PRIOR_STRENGTH = 2;
+
+type Isotonic = Extract<Calibration, { method: "isotonic" }>;
+
+/**
+ * Smoothed isotonic regression of 0/1 labels on scores (pool-adjacent-violators on Beta-smoothed
+ * block rates), as knots for `calibrate`. Every value is strictly inside (0, 1).
+ */
+export function fitIsotonic(scores: ArrayLike<number>, labels: ArrayLike<number>, priorStrength = PRIOR_STRENGTH): Isotonic {
   const n = checkInputs(scores, labels);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
+  if (!(priorStrength > 0)) throw new RangeError("the calibration prior strength must be > 0 (it keeps probabilities away from 0 and 1)");
+  let positives = 0;
+  for (let i = 0; i < n; i++) positives += labels[i]!;
+  // A prior centred on the overall rate pulls thin blocks towards "an average customer", the honest
+  // answer when there is little evidence; clamped so both pseudo-counts stay positive.
+  const rate = Math.min(1 - 1e-6, Math.max(1e-6, positives / n));
+  const a = priorStrength * rate;
+  const b = priorStrength * (1 - rate);
+  const value = (sy: number, w: number) => (sy + a) / (w + a + b);
+
+  const order = Array.from({ length: n }, (_, i) => i).sort((p, q) => scores[p]! - scores[q]!);
   // Blocks as parallel stacks: weight, sum of scores, sum of labels.
   const w: number[] = [];
   const sx: number[] = [];
   const sy: number[] = [];
+  // Pools the last block into the one before it.
+  const mergeLast = () => {
+    const last = w.length - 1;
+    w[last - 1]! += w[last]!;
+    sx[last - 1]! += sx[last]!;
+    sy[last - 1]! += sy[last]!;
+    w.pop();
+    sx.pop();
+    sy.pop();
+  };
+  // 1. Exact isotonic regression of the raw rates (pool-adjacent-violators).
   for (let k = 0; k < n; ) {
     // Equal scores must share one value (a function of the score), so they enter as one block.
     const x = scores[order[k]!]!;
@@ -41,23 +80,25 @@ export function fitIsotonic(scores: ArrayLike<number>, labels: ArrayLike<number>
     w.push(cw);
     sx.push(x * cw);
     sy.push(cy);
-    // Merge while the previous block's mean is not below the new one: ">=" rather than ">" makes
-    // the fitted values strictly increasing, so interpolation between knots is strictly monotone.
-    while (w.length >= 2) {
-      const last = w.length - 1;
-      if (sy[last - 1]! / w[last - 1]! < sy[last]! / w[last]!) break;
-      w[last - 1]! += w[last]!;
-      sx[last - 1]! += sx[last]!;
-      sy[last - 1]! += sy[last]!;
-      w.pop();
-      sx.pop();
-      sy.pop();
-    }
+    // ">=" rather than ">" pools equal rates too, so the rates are strictly increasing.
+    while (w.length >= 2 && sy[w.length - 2]! / w[w.length - 2]! >= sy[w.length - 1]! / w[w.length - 1]!) mergeLast();
+  }
+  // 2. Smoothing pulls a thin block towards the overall rate, which can carry it past a thicker
+  // neighbour (0 of 1 smooths above 1 of 10). Pool such blocks again, now on smoothed values,
+  // walking the blocks left to right as PAV does, so the values are strictly increasing.
+  const rw = w.splice(0), rx = sx.splice(0), ry = sy.splice(0);
+  for (let i = 0; i < rw.length; i++) {
+    w.push(rw[i]!);
+    sx.push(rx[i]!);
+    sy.push(ry[i]!);
+    while (w.length >= 2 && value(sy[w.length - 2]!, w[w.length - 2]!) >= value(sy[w.length - 1]!, w[w.length - 1]!)) mergeLast();
   }
   return {
     method: "isotonic",
     x: w.map((wi, i) => sx[i]! / wi),
-    y: w.map((wi, i) => Math.min(1, Math.max(0, sy[i]! / wi))),
+    y: w.map((wi, i) => value(sy[i]!, wi)),
+    rows: w.slice(),
+    prior: { a, b },
   };
 }
 
@@ -66,7 +107,7 @@ export function fitIsotonic(scores: ArrayLike<number>, labels: ArrayLike<number>
  * the log-loss, with Platt's smoothed targets (N+ + 1) / (N+ + 2) and 1 / (N- + 2) so that
  * perfectly separable scores do not send a and b to infinity (Lin, Lin & Weng 2007).
  */
-export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>): Extract<Calibration, { method: "platt" }> {
+export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>): Extract<Calibration, { method: "platt" }> & { bounds: [number, number] } {
   const n = checkInputs(scores, labels);
   let nPos = 0;
   for (let i = 0; i < n; i++) nPos += labels[i]!;
@@ -125,7 +166,10 @@ export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>): 
     }
     if (step < 1e-10) break;
   }
-  return { method: "platt", a, b };
+  // The sigmoid would extrapolate towards 0 and 1 beyond the data; clamp it to what the calibration
+  // rows support at their least and most risky ends (the smoothed isotonic fit's range).
+  const iso = fitIsotonic(scores, labels);
+  return { method: "platt", a, b, bounds: [iso.y[0]!, iso.y[iso.y.length - 1]!] };
 }
 
 export function fitCalibration(method: CalibrationMethod, scores: ArrayLike<number>, labels: ArrayLike<number>): Calibration {

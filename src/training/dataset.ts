@@ -7,17 +7,18 @@
  * features with the worker's own code (applyEvent + featureVector) is what keeps training and
  * serving from drifting apart.
  *
- * Who gets a row at a cutoff ("still a customer"):
- *  - at least one purchase at or before the cutoff (someone who never bought cannot stop buying),
- *  - no cancellation event at or before it (already gone, nothing left to predict),
- *  - the last purchase within `activeDays` before the cutoff (default 180). Without this the set
- *    fills up with customers who left long ago and are "churned" again at every cutoff: trivially
- *    easy rows that inflate every metric and teach the model nothing it will need in production,
- *    where retention teams care about customers who are still plausibly active.
+ * Who gets a row at a cutoff: exactly the customers the worker would score at that moment, i.e.
+ * isScored(lifecycleAt(state, cutoff, rule)) from src/features/lifecycle.ts, the one lifecycle
+ * definition: "new" or "active" (bought within `activeDays`, default 180), not cancelled since
+ * their last purchase. A customer who cancelled and then bought again is back in. Prospects (no
+ * purchase yet), lapsed customers (already churned by this definition, and "churned" again at
+ * every cutoff: trivially easy rows that inflate every metric) and cancelled ones get no row, as
+ * they get no probability in production.
  * Label: churned = no purchase in (cutoff, cutoff + horizon] OR a cancellation in that window.
  */
 import type { ChurnEvent } from "../events/schema.js";
-import { applyEvent, emptyState, featureVector, FEATURE_NAMES, FEATURE_SET_VERSION, type CustomerState } from "../features/index.js";
+import { applyEvent, emptyState, featureVector, FEATURE_NAMES, FEATURE_SET_VERSION } from "../features/index.js";
+import { DEFAULT_LIFECYCLE_RULE, isScored, lifecycleAt, SCORED_STAGES, type Lifecycle, type LifecycleRule } from "../features/lifecycle.js";
 import { DAY_MS } from "../lib/time.js";
 
 export { DAY_MS } from "../lib/time.js";
@@ -27,12 +28,16 @@ export interface DatasetOptions {
   cutoffs: readonly number[];
   /** Label window length after each cutoff, in days (default 90). */
   horizonDays: number;
-  /** A customer whose last purchase is older than this (days before the cutoff) gets no row. */
+  /** A customer whose last purchase is older than this (days before the cutoff) is lapsed: no row. */
   activeDays: number;
+  /** Days after the first purchase a customer counts as "new" (recorded; both new and active get rows). Default 90. */
+  newDays?: number;
 }
 
 export const DEFAULT_HORIZON_DAYS = 90;
-export const DEFAULT_ACTIVE_DAYS = 180;
+/** The lifecycle rule's defaults (src/features/lifecycle.ts): one definition for training and serving. */
+export const DEFAULT_ACTIVE_DAYS = DEFAULT_LIFECYCLE_RULE.activeDays;
+export const DEFAULT_NEW_DAYS = DEFAULT_LIFECYCLE_RULE.newDays;
 export const DEFAULT_EVERY_DAYS = 7;
 /** History a customer base needs before the first default cutoff, so features are not all "new". */
 export const DEFAULT_WARMUP_DAYS = 90;
@@ -63,14 +68,18 @@ export interface Dataset {
 export function churnDefinitionText(horizonDays: number, activeDays: number): string {
   return (
     `churned = no purchase in the ${horizonDays} days after the cutoff, or an explicit cancellation in that window; ` +
-    `rows only for customers with a purchase before the cutoff, no cancellation before it, and a purchase in the ${activeDays} days before it`
+    `rows only for customers who are new or active at the cutoff (a purchase in the ${activeDays} days before it, ` +
+    `no cancellation since their last purchase)`
   );
 }
 
-/** "Still a customer" at the cutoff (see the module comment). The state must hold only events <= cutoff. */
-export function isActiveCustomer(state: CustomerState, cutoff: number, activeDays: number): boolean {
-  const last = state.purchases.lastAt;
-  return last !== null && state.cancelledAt === null && last >= cutoff - activeDays * DAY_MS;
+/** The population a dataset (and the model trained on it) covers, as the artifact records it. */
+export interface PopulationRule extends LifecycleRule {
+  stages: Lifecycle[];
+}
+
+export function populationRule(activeDays: number, newDays: number = DEFAULT_NEW_DAYS): PopulationRule {
+  return { stages: [...SCORED_STAGES], activeDays, newDays };
 }
 
 function eventMs(e: ChurnEvent): number {
@@ -91,12 +100,14 @@ export function customerRows(customerId: string, events: readonly ChurnEvent[], 
   order.sort((a, b) => times[a]! - times[b]!);
   const horizonMs = opts.horizonDays * DAY_MS;
 
+  const rule: LifecycleRule = { activeDays: opts.activeDays, newDays: opts.newDays ?? DEFAULT_NEW_DAYS };
   const rows: DatasetRow[] = [];
   let state = emptyState(customerId);
   let next = 0; // first event (in time order) not yet folded into `state`
   for (const cutoff of opts.cutoffs) {
     while (next < n && times[order[next]!]! <= cutoff) state = applyEvent(state, events[order[next++]!]!);
-    if (!isActiveCustomer(state, cutoff, opts.activeDays)) continue;
+    // The same rule the worker uses to decide whom to score (training rows = serving population).
+    if (!isScored(lifecycleAt(state, cutoff, rule))) continue;
     // The label looks only at (cutoff, cutoff + horizon]: the events from `next` on are all > cutoff.
     const end = cutoff + horizonMs;
     let purchased = false;
@@ -245,6 +256,10 @@ export interface DatasetManifest {
   featureNames: readonly string[];
   horizonDays: number;
   activeDays: number;
+  /** Absent in manifests written before the lifecycle rule; read as the default. */
+  newDays?: number;
+  /** Who got rows: the lifecycle stages and rule (the artifact copies it). */
+  population?: PopulationRule;
   everyDays: number;
   churnDefinition: string;
   dataStart: string;
@@ -263,6 +278,7 @@ export function makeManifest(input: {
   plan: CutoffPlan;
   source: string;
   activeDays: number;
+  newDays?: number;
   everyDays: number;
   dataStart: number;
   dataEnd: number;
@@ -279,6 +295,8 @@ export function makeManifest(input: {
     featureNames: dataset.featureNames,
     horizonDays: dataset.horizonDays,
     activeDays: input.activeDays,
+    newDays: input.newDays ?? DEFAULT_NEW_DAYS,
+    population: populationRule(input.activeDays, input.newDays ?? DEFAULT_NEW_DAYS),
     everyDays: input.everyDays,
     churnDefinition: churnDefinitionText(dataset.horizonDays, input.activeDays),
     dataStart: iso(input.dataStart),

@@ -4,62 +4,43 @@
  * What each number is computed on (the same for the model and the baselines):
  *  - rocAuc, prAuc, liftTop10, precisionTop10: the ranking score (the forest's raw score, the
  *    recency in days, the RFM score). Calibration is monotone, so it keeps this ranking.
- *  - brier: probabilities. For training-time validation these are out-of-fold calibrated, so a
- *    calibration map never grades rows it was fitted on.
+ *  - brier, ece: probabilities. On the test period these are what the worker would publish: the
+ *    calibration fitted on the validation period, never on the graded rows.
  * Top 10% with ties: rows tied at the boundary count in proportion (the expected value under a
- * random tie-break), otherwise coarse scores like RFM's 13 values would depend on row order.
+ * random tie-break), otherwise coarse scores like RFM's 13 values would depend on row order. The
+ * top share is exactly 10% of the rows (weights, in the bootstrap), not rounded to whole rows.
+ * One implementation (bootstrap.ts's MetricEngine) serves point estimates and intervals.
  */
 import type { MetricSet } from "../model/artifact.js";
-import { averagePrecision, brierScore, rocAuc } from "./metrics.js";
+import { MetricEngine, type Interval, type MetricKey } from "./bootstrap.js";
 
-export const TOP_SHARE = 0.1;
+export { TOP_SHARE } from "./bootstrap.js";
 
 export interface TopShare {
   precision: number;
   lift: number;
-  /** Score at the boundary of the top share. */
-  threshold: number;
 }
 
-/** Precision and lift among the top `share` of rows by score (ties at the boundary pro rata). */
-export function topShare(labels: ArrayLike<number>, scores: ArrayLike<number>, share = TOP_SHARE): TopShare {
-  const n = labels.length;
-  if (n === 0) throw new RangeError("no rows");
-  const k = Math.max(1, Math.ceil(share * n));
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
-  const boundary = scores[order[k - 1]!]!;
-  let above = 0, posAbove = 0, tied = 0, posTied = 0, positives = 0;
-  for (let i = 0; i < n; i++) {
-    const s = scores[i]!;
-    const y = labels[i]!;
-    positives += y;
-    if (s > boundary) {
-      above++;
-      posAbove += y;
-    } else if (s === boundary) {
-      tied++;
-      posTied += y;
-    }
-  }
-  const expectedPositives = posAbove + (posTied * (k - above)) / tied;
-  const precision = expectedPositives / k;
-  const base = positives / n;
-  return { precision, lift: base === 0 ? Number.NaN : precision / base, threshold: boundary };
+/** Precision and lift among the top `TOP_SHARE` of rows by score (ties at the boundary pro rata). */
+export function topShare(labels: ArrayLike<number>, scores: ArrayLike<number>): TopShare {
+  const m = new MetricEngine(labels, scores, scores).compute();
+  return { precision: m.precisionTop10, lift: m.liftTop10 };
 }
 
-export function metricSet(labels: ArrayLike<number>, rankScores: ArrayLike<number>, probabilities: ArrayLike<number>): MetricSet {
+export function metricSet(
+  labels: ArrayLike<number>,
+  rankScores: ArrayLike<number>,
+  probabilities: ArrayLike<number>,
+  intervals?: Record<MetricKey, Interval>,
+): MetricSet {
+  return metricSetFrom(new MetricEngine(labels, rankScores, probabilities), intervals);
+}
+
+export function metricSetFrom(engine: MetricEngine, intervals?: Record<MetricKey, Interval>): MetricSet {
   let positives = 0;
-  for (let i = 0; i < labels.length; i++) positives += labels[i]!;
-  const top = topShare(labels, rankScores);
-  return {
-    rows: labels.length,
-    positives,
-    rocAuc: rocAuc(labels, rankScores),
-    prAuc: averagePrecision(labels, rankScores),
-    brier: brierScore(labels, probabilities),
-    liftTop10: top.lift,
-    precisionTop10: top.precision,
-  };
+  for (let i = 0; i < engine.n; i++) positives += engine.labels[i]!;
+  const m = engine.compute();
+  return { rows: engine.n, positives, ...m, ...(intervals ? { intervals } : {}) };
 }
 
 export interface CurvePoint {

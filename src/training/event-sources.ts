@@ -94,6 +94,8 @@ export type PlanRequest = Omit<CutoffPlanInput, "dataStart" | "dataEnd">;
 
 export interface BuildRequest extends PlanRequest {
   activeDays: number;
+  /** Lifecycle "new" window in days (recorded in the manifest; default 90). */
+  newDays?: number;
 }
 
 function planOrThrow(req: BuildRequest, bounds: SourceBounds): { plan: CutoffPlan; options: DatasetOptions } {
@@ -102,7 +104,10 @@ function planOrThrow(req: BuildRequest, bounds: SourceBounds): { plan: CutoffPla
     const why = plan.skipped[0]?.reason ?? "the range holds no cutoff";
     throw new RangeError(`no usable cutoff between the data's start and end minus the horizon (${why})`);
   }
-  return { plan, options: { cutoffs: plan.cutoffs, horizonDays: req.horizonDays, activeDays: req.activeDays } };
+  return {
+    plan,
+    options: { cutoffs: plan.cutoffs, horizonDays: req.horizonDays, activeDays: req.activeDays, ...(req.newDays !== undefined ? { newDays: req.newDays } : {}) },
+  };
 }
 
 export async function buildDatasetFromDb(

@@ -8,6 +8,7 @@ import { FEATURE_SET_VERSION } from "../features/index.js";
 import { simulate } from "../simulate/index.js";
 import { DEFAULT_ACTIVE_DAYS, DEFAULT_EVERY_DAYS, DEFAULT_HORIZON_DAYS } from "./dataset.js";
 import { buildDatasetFromEvents, type BuiltDataset } from "./event-sources.js";
+import type { Grid } from "./search.js";
 
 export const STARTER = {
   seed: 20_240_101,
@@ -16,6 +17,7 @@ export const STARTER = {
   now: "2025-06-30T00:00:00Z",
   days: 540,
   trees: 60,
+  /** Used with --no-search; the search picks from STARTER_GRID. */
   maxDepth: 8,
   /** Larger leaves than the default 20: same validation AUC here, about 10% smaller file. */
   minSamplesLeaf: 50,
@@ -23,6 +25,17 @@ export const STARTER = {
   /** Artifacts travel with the repository and the Docker image. */
   maxBytes: 3_000_000,
 } as const;
+
+/**
+ * The starter's grid: the default grid's four dimensions with shallower trees and larger leaves,
+ * so whichever candidate wins, the artifact stays within `maxBytes` (it ships in the repository).
+ */
+export const STARTER_GRID: Readonly<Grid> = {
+  maxDepth: [6, 8],
+  minSamplesLeaf: [50, 100],
+  maxFeatures: ["sqrt", 0.33],
+  classWeight: ["balanced", "none"],
+};
 
 export function starterVersion(): string {
   return `starter-${FEATURE_SET_VERSION}`;

@@ -1,88 +1,79 @@
 /**
- * Risk-level thresholds on the calibrated probability, picked on the validation rows.
+ * Risk bands in training: how the fixed probability bands (src/model/risk-levels.ts) split the
+ * evaluated rows, and how many in each band really churned.
  *
- * Default rule, by capacity: "high" starts at the score where the top 10% of customers begin and
- * "medium" where the top 30% begin. Retention teams plan outreach by how many customers they can
- * call, so a share is easier to staff than a probability cut; and because thresholds are stored
- * as probabilities, the share moves with reality (more churn next quarter -> more "high").
- * Alternative for "high": a precision target (`highPrecision`, e.g. 0.6 = at least 60% of the
- * customers flagged high really churn), taking the lowest threshold that still meets it, i.e. the
- * most customers at that precision.
+ * Training no longer picks thresholds. It used to put "high" where the top 10% of validation rows
+ * started and "medium" at the top 30%: levels then meant a rank, not a risk, so a starter model had
+ * "high" from 0.971 and scores above 0.9 labelled "medium", and a model on real history had two
+ * tiers with the same churn rate. Capacity (how many customers a team can call) is met by ranking
+ * on value at risk and by digest limits; the bands say what a probability means.
+ *
+ * Read these numbers on the test period: calibration was fitted on the validation period, so the
+ * realised churn per band is an honest check that "high" customers churn more often than not.
  */
-import { riskLevel } from "../model/risk-levels.js";
-export interface ThresholdRule {
-  /** Share of validation rows at or above "high" (default 0.10). */
-  highTop: number;
-  /** Share at or above "medium" (default 0.30). */
-  mediumTop: number;
-  /** If set, "high" is chosen by precision instead of share. */
-  highPrecision?: number;
-  /** A precision target needs at least this many rows above it to count (default 30). */
-  minSupport?: number;
+import { bandRanges, riskLevel, type RiskBands, type RiskLevel } from "../model/risk-levels.js";
+import { customerBootstrap, percentileInterval, type BootstrapOptions, type Interval } from "./bootstrap.js";
+
+export interface BandOutcome {
+  level: RiskLevel;
+  /** The band's probability range [from, to). */
+  from: number;
+  to: number;
+  rows: number;
+  share: number;
+  churned: number;
+  /** Realised churn rate in the band (NaN when empty). */
+  churnRate: number;
+  /** Customer-bootstrap 95% interval of the churn rate, when asked for. */
+  churnRateInterval?: Interval;
 }
 
-export const DEFAULT_THRESHOLD_RULE: ThresholdRule = { highTop: 0.1, mediumTop: 0.3 };
-
-export interface PickedThresholds {
-  medium: number;
-  high: number;
-  /** How "high" was chosen; "share" when a precision target was asked for but never met. */
-  highRule: "share" | "precision";
-  note?: string;
-  /** Share of validation rows and churn rate in each level, with these thresholds. */
-  shares: { high: number; medium: number; low: number };
-  precision: { high: number; medium: number; low: number };
-}
-
-function scoreAtTopShare(sortedDesc: readonly number[], share: number): number {
-  const k = Math.max(1, Math.ceil(share * sortedDesc.length));
-  return sortedDesc[Math.min(k, sortedDesc.length) - 1]!;
-}
-
-export function pickThresholds(probabilities: ArrayLike<number>, labels: ArrayLike<number>, rule: ThresholdRule = DEFAULT_THRESHOLD_RULE): PickedThresholds {
+/** Each band's share and realised churn; with `groups` and `bootstrap`, intervals for the churn rate. */
+export function bandOutcomes(
+  probabilities: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bands: RiskBands,
+  uncertainty?: { groups: readonly string[]; bootstrap: BootstrapOptions },
+): BandOutcome[] {
   const n = probabilities.length;
-  if (n === 0) throw new RangeError("no validation rows to pick thresholds on");
-  if (!(rule.highTop > 0 && rule.highTop <= 1 && rule.mediumTop > 0 && rule.mediumTop <= 1)) {
-    throw new RangeError("threshold shares must be in (0, 1]");
-  }
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => probabilities[b]! - probabilities[a]!);
-  const sorted = order.map((i) => probabilities[i]!);
-  let high = scoreAtTopShare(sorted, rule.highTop);
-  let highRule: PickedThresholds["highRule"] = "share";
-  let note: string | undefined;
-  if (rule.highPrecision !== undefined) {
-    const minSupport = rule.minSupport ?? 30;
-    let tp = 0;
-    let found: number | null = null;
-    for (let i = 0; i < n; ) {
-      const v = sorted[i]!;
-      while (i < n && sorted[i] === v) tp += labels[order[i++]!]!;
-      if (i >= minSupport && tp / i >= rule.highPrecision) found = v; // keep going: lowest qualifying threshold wins
+  if (n === 0) throw new RangeError("no rows to split into risk bands");
+  if (labels.length !== n) throw new RangeError(`${n} probabilities but ${labels.length} labels`);
+  const ranges = bandRanges(bands);
+  const levelOf = Uint8Array.from({ length: n }, (_, i) => ranges.findIndex((r) => r.level === riskLevel(probabilities[i]!, bands)));
+  const tally = (w: ArrayLike<number> | null) => {
+    const rows = new Float64Array(ranges.length);
+    const churned = new Float64Array(ranges.length);
+    for (let i = 0; i < n; i++) {
+      const wi = w === null ? 1 : w[i]!;
+      rows[levelOf[i]!]! += wi;
+      churned[levelOf[i]!]! += wi * labels[i]!;
     }
-    if (found !== null) {
-      high = found;
-      highRule = "precision";
-    } else {
-      note = `no threshold reached precision ${rule.highPrecision} with >= ${minSupport} rows; used the top ${rule.highTop * 100}% instead`;
-    }
-  }
-  const medium = Math.min(high, scoreAtTopShare(sorted, Math.max(rule.mediumTop, rule.highTop)));
-
-  const tally = { high: [0, 0], medium: [0, 0], low: [0, 0] } as Record<"high" | "medium" | "low", [number, number]>;
-  for (let i = 0; i < n; i++) {
-    const p = probabilities[i]!;
-    const level = riskLevel(p, { medium, high });
-    tally[level][0]++;
-    tally[level][1] += labels[i]!;
-  }
-  const share = (k: "high" | "medium" | "low") => tally[k][0] / n;
-  const prec = (k: "high" | "medium" | "low") => (tally[k][0] ? tally[k][1] / tally[k][0] : Number.NaN);
-  return {
-    medium,
-    high,
-    highRule,
-    ...(note ? { note } : {}),
-    shares: { high: share("high"), medium: share("medium"), low: share("low") },
-    precision: { high: prec("high"), medium: prec("medium"), low: prec("low") },
+    return { rows, churned };
   };
+  const point = tally(null);
+  const samples = uncertainty
+    ? customerBootstrap(uncertainty.groups, uncertainty.bootstrap, (w) => {
+        const t = tally(w);
+        return Array.from(t.rows, (r, b) => (r > 0 ? t.churned[b]! / r : Number.NaN));
+      })
+    : null;
+  return ranges.map((r, b) => {
+    const rows = point.rows[b]!;
+    const churned = point.churned[b]!;
+    return {
+      level: r.level,
+      from: r.from,
+      to: r.to,
+      rows,
+      share: rows / n,
+      churned,
+      churnRate: rows > 0 ? churned / rows : Number.NaN,
+      ...(samples && rows > 0 ? { churnRateInterval: percentileInterval(samples.map((s) => s[b]!)) } : {}),
+    };
+  });
+}
+
+/** The artifact's form: an empty band's churn rate is null (JSON has no NaN). */
+export function storedBands(bands: readonly BandOutcome[]): (Omit<BandOutcome, "churnRate"> & { churnRate: number | null })[] {
+  return bands.map((b) => ({ ...b, churnRate: Number.isFinite(b.churnRate) ? b.churnRate : null }));
 }

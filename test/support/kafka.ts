@@ -8,7 +8,7 @@ export function testKafka(bootstrap: string): Kafka {
 
 export interface RawMessage {
   topic: string;
-  key: string | null;
+  key: string | Buffer | null;
   value: string | Buffer;
 }
 

@@ -21,7 +21,25 @@ export interface TestPostgres {
   url: string;
   /** A fresh empty database on the same server, for tests that need isolation. */
   createDatabase(name: string): Promise<string>;
+  /** Stops the server (fast shutdown) and starts it again with the same data, after `downMs`. */
+  restart(downMs: number): Promise<void>;
+  /** SIGSTOP / SIGCONT of the postmaster and its backends: a frozen server, connections open. */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/** The postmaster and every backend it forked (a freeze must stop the backends too). */
+async function serverPids(postmaster: number): Promise<number[]> {
+  const { readdir, readFile } = await import("node:fs/promises");
+  const pids = [postmaster];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (ppid === postmaster) pids.push(Number(entry));
+  }
+  return pids;
 }
 
 export async function startTestPostgres(): Promise<TestPostgres> {
@@ -43,6 +61,17 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       await client.query(`create database "${name}"`);
       await client.end();
       return `${base}/${name}`;
+    },
+    async restart(downMs: number) {
+      await pg.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      await pg.start();
+    },
+    async freeze() {
+      for (const pid of await serverPids(pg.pid()!)) process.kill(pid, "SIGSTOP");
+    },
+    async thaw() {
+      for (const pid of await serverPids(pg.pid()!)) process.kill(pid, "SIGCONT");
     },
     async stop() {
       await pg.stop();

@@ -12,7 +12,7 @@
  * (`maxFeatures`) and keep `indexes` the identity by default; `featuresPerTree` adds the former.
  */
 import { availableParallelism } from 'node:os';
-import { binRows, fitBinMapper, MAX_BINS } from './binning.js';
+import { binRows, fitBinMapper, MAX_BINS, type BinMapper, type BinnedMatrix } from './binning.js';
 import type { CartOptionsJson, RandomForestClassifierJson } from '../../model/forest/json.js';
 import { flatTreeToCartJson } from './cart-json.js';
 import { growTrees, type TreeTask } from './parallel.js';
@@ -56,6 +56,27 @@ export interface ForestTrainOptions {
   nJobs?: number;
   /** Leave out ml-cart's option fields repeated on every node (about half the JSON). Default false. */
   compactJson?: boolean;
+  /**
+   * These rows already binned by `prebin` (same rows array, same maxBins): several forests on the
+   * same rows, as in a hyperparameter search, then bin once instead of once per forest.
+   */
+  prebinned?: PreBinned;
+}
+
+export interface PreBinned {
+  readonly rows: ReadonlyArray<ArrayLike<number>>;
+  readonly maxBins: number;
+  readonly mapper: BinMapper;
+  readonly binned: BinnedMatrix;
+}
+
+/** Bins rows once for several trainRandomForest calls; kept in shared memory so worker threads can read it. */
+export function prebin(rows: ReadonlyArray<ArrayLike<number>>, maxBins: number = MAX_BINS): PreBinned {
+  if (rows.length === 0) throw new RangeError('no training rows');
+  const nFeatures = rows[0]!.length;
+  const mapper = fitBinMapper(rows, nFeatures, maxBins);
+  const binned = binRows(rows, mapper, new Uint8Array(new SharedArrayBuffer(rows.length * nFeatures)));
+  return { rows, maxBins, mapper, binned };
 }
 
 export interface ResolvedForestOptions {
@@ -121,7 +142,7 @@ const DEFAULTS: ResolvedForestOptions = {
 };
 
 export function resolveForestOptions(options: ForestTrainOptions = {}): ResolvedForestOptions {
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const defined = Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k !== 'prebinned'));
   const o: ResolvedForestOptions = { ...DEFAULTS, ...defined, nJobs: options.nJobs ?? availableParallelism() };
   if (!Number.isInteger(o.nEstimators) || o.nEstimators < 1) throw new RangeError('nEstimators must be an integer >= 1');
   if (!(o.maxDepth >= 0)) throw new RangeError('maxDepth must be >= 0');
@@ -209,10 +230,13 @@ export async function trainRandomForest(
   const nClasses = Math.max(2, maxLabel + 1);
   const classWeight = classWeights(y, nClasses, o.classWeight);
 
-  const mapper = fitBinMapper(rows, nFeatures, o.maxBins);
+  const pre = options.prebinned;
+  if (pre !== undefined && (pre.rows !== rows || pre.maxBins !== o.maxBins)) {
+    throw new RangeError('prebinned was made from other rows or another maxBins');
+  }
   const parallel = Math.min(o.nJobs, o.nEstimators) > 1;
-  const binStore = parallel ? new Uint8Array(new SharedArrayBuffer(nRows * nFeatures)) : undefined;
-  const binned = binRows(rows, mapper, binStore);
+  const mapper = pre?.mapper ?? fitBinMapper(rows, nFeatures, o.maxBins);
+  const binned = pre?.binned ?? binRows(rows, mapper, parallel ? new Uint8Array(new SharedArrayBuffer(nRows * nFeatures)) : undefined);
   const t1 = performance.now();
 
   const indexes = treeIndexes(o, nFeatures);

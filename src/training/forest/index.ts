@@ -7,6 +7,8 @@ export {
   ML_RANDOM_FOREST_LIKE,
   resolveForestOptions,
   meanDecreaseImpurity,
+  prebin,
+  type PreBinned,
   type ForestTrainOptions,
   type ResolvedForestOptions,
   type TrainedForest,

@@ -1,0 +1,56 @@
+/**
+ * Fault: the worker (the real entry point, src/main.ts) is SIGKILLed again and again at random
+ * moments while it ingests, and restarted each time, as an orchestrator would. No batch may be
+ * lost or applied twice, whatever instant the kill hits (fetch, transaction, commit, Kafka commit).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { simulate } from "../../src/simulate/index.js";
+import { Rng } from "../../src/simulate/random.js";
+import { count, expectExactlyOnce } from "../support/exactly-once.js";
+import { waitFor } from "../support/kafka.js";
+import { report, since, startFaultBed, waitForEvents, type FaultBed } from "../support/fault-bed.js";
+
+let bed: FaultBed;
+beforeAll(async () => {
+  bed = await startFaultBed();
+});
+afterAll(async () => bed?.stop());
+
+const KILLS = 10;
+
+describe("fault: random SIGKILLs during ingest", () => {
+  it(`loses and doubles nothing across ${KILLS} kills`, { timeout: 300_000 }, async () => {
+    const s = await bed.scenario({ partitions: 3 });
+    const { events } = simulate({ seed: 61, customers: 700, now: "2026-10-01T00:00:00Z", days: 400 });
+    const rng = new Rng(61);
+    // The stream arrives in slices, one before each life, so every kill hits a worker with work to do.
+    const slice = Math.ceil(events.length / (KILLS + 1));
+    const kills: number[] = [];
+    const start = Date.now();
+    for (let life = 0; life < KILLS; life++) {
+      await s.produce(events.slice(life * slice, (life + 1) * slice));
+      const before = await count(s.db, "select count(*) from raw_event").catch(() => 0);
+      const worker = s.spawnWorker({ LOG_LEVEL: "info" });
+      await waitFor(`life ${life}: joined`, async () => worker.output().includes("joined consumer group"), 60_000);
+      await waitFor(`life ${life}: ingesting`, async () => (await count(s.db, "select count(*) from raw_event")) > before, 60_000);
+      // Somewhere in the middle of its work: 0-600 ms after the first commit of this life.
+      await new Promise((r) => setTimeout(r, Math.floor(rng.next() * 600)));
+      worker.kill("SIGKILL");
+      expect(await worker.exited).toBe("SIGKILL");
+      kills.push(await count(s.db, "select count(*) from raw_event"));
+    }
+    await s.produce(events.slice(KILLS * slice));
+    const last = s.spawnWorker();
+    try {
+      const drainMs = await waitForEvents(s.db, events.length, 120_000);
+      await expectExactlyOnce(s.db, events);
+      expect(kills.length).toBe(KILLS);
+      // The kills really hit partial states: stored events grew between kills but were never complete.
+      expect(kills.every((n) => n < events.length)).toBe(true);
+      report("random SIGKILLs", { kills: KILLS, events: events.length, storedAtKills: kills.join("/"), lastDrainMs: drainMs, totalMs: since(start), lost: 0, doubled: 0 });
+    } finally {
+      last.kill("SIGTERM");
+      await last.exited;
+    }
+  });
+});
