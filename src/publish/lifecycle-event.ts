@@ -26,7 +26,7 @@ export const lifecycleEvent = z
         "lapsed: no purchase for longer than that window (already churned by the model's definition); cancelled: cancelled after their last purchase",
     ),
     previousStage: z.enum(LIFECYCLE_STAGES).nullable().describe("Stage CRMs were last told, null when this is the first they hear of the customer"),
-    scored: z.boolean().describe("True for new and active customers, who get risk-score events; false means no churn probability: clear any level you hold"),
+    scored: z.boolean().describe("True when the model scores the customer's stage (new and active by default): risk-score events follow; false means no churn probability: clear any level you hold"),
     since: z.iso.datetime().nullable().describe("When the stage began as far as the event history tells (cancellation, last purchase + active window, returning purchase); null if unknown"),
     lastPurchaseAt: z.iso.datetime().nullable(),
     value: z.number().describe("Estimated 12-month value in the base currency at the change (win-back priority for lapsed customers)"),

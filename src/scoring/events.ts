@@ -3,14 +3,13 @@
  * retried send repeats the same bytes). A customer's events are listed in the order CRMs should
  * apply them: a lifecycle change before the score that follows it.
  */
-import type { CustomerState } from "../features/index.js";
+import type { CustomerState, Lifecycle } from "../features/index.js";
+import type { ServingModel } from "../model/load.js";
 import type { OutboxEvent } from "../publish/event-outbox.js";
 import { LIFECYCLE_EVENT_SCHEMA_VERSION, lifecycleEventId, type LifecycleEvent } from "../publish/lifecycle-event.js";
 import { RISK_EVENT_SCHEMA_VERSION, type RiskScoreEvent } from "../publish/risk-event.js";
-import type { Reason } from "./reasons.js";
 import type { ScoreWrite, UnscoredWrite } from "./plan.js";
-import type { ServingModel } from "../model/load.js";
-import { isScored, type Lifecycle } from "../features/index.js";
+import type { Reason } from "./reasons.js";
 
 export interface EventContext {
   model: ServingModel;
@@ -64,7 +63,7 @@ export function lifecycleEvent(
     customerId,
     stage: change.to,
     previousStage: change.from,
-    scored: isScored(change.to),
+    scored: ctx.model.population.stages.includes(change.to),
     since: iso(change.since),
     lastPurchaseAt: iso(state.purchases.lastAt),
     value: change.value,

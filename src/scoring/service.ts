@@ -11,7 +11,7 @@
  */
 import type { Logger } from "../log.js";
 import { claimDueFailures } from "./failures.js";
-import { addStats, emptyStats, rescore, type RescoreDeps, type RescoreResult, type RescoreStats } from "./rescore.js";
+import { addStats, emptyStats, rescore, type RescoreDeps, type RescoreStats } from "./rescore.js";
 
 export interface ScoringServiceOptions {
   /** How often the loop looks for queued ids (default 250 ms). */
