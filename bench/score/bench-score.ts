@@ -10,8 +10,8 @@
  * Prints customers/s for a first rescoring (nobody has a score: everyone is written, historised
  * and published), an hourly run (one hour on: little moves) and a catch-up run (two weeks on), the
  * reference, the ratio, peak RSS and Postgres's own CPU seconds per run (from /proc), and a last
- * line `RESULT {json}` for scripts. A model without training cover cannot give reasons; with one
- * the bench trains the starter recipe into a temporary folder instead (about a minute).
+ * line `RESULT {json}` for scripts. THREADS (default 2) scoring threads; 0 computes pages on the
+ * main thread.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
@@ -23,7 +23,7 @@ import { simulate } from "../../src/simulate/index.js";
 import { startEmbeddedPostgres } from "../../src/store/embedded.js";
 import { openDb } from "../../src/store/db.js";
 import { migrate } from "../../src/store/migrate.js";
-import { loadServingModel, type ServingModel } from "../../src/model/load.js";
+import { loadServingModel } from "../../src/model/load.js";
 import { assess, type ScoredAssessment } from "../../src/scoring/scorer.js";
 import { inlineExplainer } from "../../src/scoring/explain.js";
 import { inlineComputer, startScoringThreads } from "../../src/scoring/threads.js";
@@ -80,31 +80,6 @@ function postgresCpuSeconds(dataDir: string): number {
   return total / ticks;
 }
 
-async function loadBenchModel(): Promise<{ model: ServingModel; note: string | null; cleanup: () => Promise<void> }> {
-  try {
-    return { model: await loadServingModel(MODEL_DIR), note: null, cleanup: async () => {} };
-  } catch (err) {
-    const reason = (err as Error).message;
-    if (!/cover/.test(reason)) throw err;
-    // The shipped starter predates training cover: train the same recipe (60 trees, depth 8) to a temporary folder.
-    const dir = await mkdtemp(path.join(os.tmpdir(), "churnwatch-bench-model-"));
-    const { buildStarterDataset, STARTER } = await import("../../src/training/starter.js");
-    const { fitChurnModel } = await import("../../src/training/fit.js");
-    const { writeArtifact, writePointer } = await import("../../src/model/registry.js");
-    const fitted = await fitChurnModel(buildStarterDataset().dataset, {
-      trees: STARTER.trees, maxDepth: STARTER.maxDepth, minSamplesLeaf: STARTER.minSamplesLeaf, modelVersion: "bench-starter",
-      description: STARTER.description, starter: true, nJobs: 2,
-    });
-    await writeArtifact(dir, fitted.artifact);
-    await writePointer(dir, { modelVersion: fitted.artifact.modelVersion, file: `churn-${fitted.artifact.modelVersion}.json` });
-    return {
-      model: await loadServingModel(dir),
-      note: `${MODEL_DIR} refused (${reason.slice(0, 120)}...); trained the starter recipe instead`,
-      cleanup: () => rm(dir, { recursive: true, force: true }),
-    };
-  }
-}
-
 interface Run {
   name: string;
   perSecond: number;
@@ -116,8 +91,7 @@ interface Run {
 }
 
 async function main() {
-  const { model, note, cleanup } = await loadBenchModel();
-  if (note) console.log(note);
+  const model = await loadServingModel(MODEL_DIR);
   const trees = model.forest.trees.length;
   console.log(`model ${model.artifact.modelVersion}: ${trees} trees, max depth ${model.explainer.maxDepth}; ${os.cpus().length} CPUs, node ${process.version}, ${THREADS} scoring threads`);
   let t = performance.now();
@@ -207,7 +181,6 @@ async function main() {
     await broker.stop();
     await pg.stop();
     await rm(dir, { recursive: true, force: true });
-    await cleanup();
   }
   const first = runs[0]!;
   const hourly = runs[1]!;
