@@ -7,7 +7,7 @@
 import { parseOptionsFrom, type Config } from "./config/config.js";
 import { createLogger, type Logger } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics/metrics.js";
-import { startOpsServer, type OpsServer } from "./http/server.js";
+import { runChecks, startOpsServer, type OpsServer } from "./http/server.js";
 import type { Db } from "./store/db.js";
 import { openDatabase } from "./store/open.js";
 import { createKafka } from "./ingest/kafka.js";
@@ -20,10 +20,10 @@ import { startEventSender } from "./publish/publisher.js";
 import { startRelay, type Relay } from "./publish/relay.js";
 import { outboxBacklog } from "./publish/event-outbox.js";
 import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
-import { createMailTransport, drainOutbox, runDigest, type MailTransport } from "./outreach/index.js";
+import { createMailTransport, runDigest, startOutboxSender, type MailTransport, type OutboxSender } from "./outreach/index.js";
 import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
 import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
-import { withTimeout } from "./lib/timeout.js";
+import { runRetention } from "./schedule/retention.js";
 
 export interface WorkerOptions {
   logger?: Logger;
@@ -45,10 +45,12 @@ export interface Worker {
   relay: Relay;
   scheduler: Scheduler;
   transport: MailTransport;
+  /** This worker's outbox sender (one drain at a time); `mail.drain(now)` sends what is due at `now`. */
+  mail: OutboxSender;
   metrics: Metrics;
   logger: Logger;
   httpPort: number | null;
-  /** Runs the digest job for `now` (cluster-once per slot) and sends what it enqueued. */
+  /** Runs the digest job for `now` (cluster-once per slot) and waits until what it enqueued was sent (or tried). */
   digestNow(now?: Date): Promise<unknown>;
   stop(): Promise<void>;
 }
@@ -93,8 +95,18 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   // Pages are computed (states parsed, scored, explained) on worker threads: the main thread keeps
   // reading and writing, and every core works.
   const threads = startScoringThreads();
-  const transport = createMailTransport({ smtpUrl: config.outreach.smtpUrl, outboxDir: config.outreach.outboxDir });
   const o = config.outreach;
+  const transport = createMailTransport({ smtpUrl: o.smtpUrl, outboxDir: o.outboxDir, smtpTimeoutMs: o.smtpTimeoutMs });
+  // Sends outside any transaction, one drain at a time per worker; every wait is bounded (a whole
+  // send by 4 x SMTP_TIMEOUT_MS, a drain by OUTBOX_DRAIN_TIMEOUT_SECONDS).
+  const mail = startOutboxSender(db.pool, transport, {
+    logger: logger.child({ component: "outbox" }),
+    metrics,
+    maxAttempts: o.maxAttempts,
+    backoff: { baseMs: o.retryBaseSeconds * 1000 },
+    timeoutMs: o.drainTimeoutSeconds * 1000,
+    sendTimeoutMs: 4 * o.smtpTimeoutMs,
+  });
 
   const scoring = startScoringService({
     pool: db.pool,
@@ -115,7 +127,6 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       .catch((err) => logger.error({ err }, "rescoring after a pending-set overflow failed")),
   });
 
-  const drain = (now = new Date()) => drainOutbox(db.pool, transport, { now, logger: logger.child({ component: "outbox" }) });
   const scheduler = startScheduler(db.pool, [
     {
       name: "rescore-all",
@@ -128,6 +139,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       name: "digest",
       cron: o.digestCron,
       timeZone: o.timeZone,
+      // Each day's digest is its own: one that fires while a retry of the last one runs waits for it.
+      whenBusy: "queue",
       run: async (at) => {
         const period = trailingDays(at, o.kpiPeriodDays, o.timeZone);
         const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previousPeriod(period, o.timeZone), at);
@@ -137,12 +150,20 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
           from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, logger,
         });
-        // Messages are due from the job's own time, so send them on that clock.
-        const sent = await drain(at);
-        return { digests: results.map((r) => ({ segment: r.segment, status: r.status, customers: r.customers })), sent };
+        // Messages are due from the job's own time, so send them on that clock; but not inside the
+        // job, which holds a pool connection and the job lock that a slow relay must not hold.
+        void mail.drain(at).catch(() => undefined); // logged by the sender
+        return { digests: results.map((r) => ({ segment: r.segment, status: r.status, customers: r.customers })) };
       },
     },
-  ], logger);
+    {
+      name: "retention",
+      cron: config.retention.cron,
+      timeZone: "UTC",
+      // Tables that grow with time are pruned to their windows; the outcome says what went.
+      run: (at) => runRetention(db.pool, at, config.retention, logger.child({ component: "retention" })),
+    },
+  ], logger, { metrics });
   const schedules = options.schedules !== false;
   if (!schedules) scheduler.stop();
 
@@ -152,8 +173,9 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   models.onChange((m) => void scheduler.runNow("rescore-all", `model:${m.artifact.modelVersion}`)
     .catch((err) => logger.error({ err, modelVersion: m.artifact.modelVersion }, "rescoring after model change failed")));
 
-  // Every worker sends due outbox messages; row locks keep one message from going out twice.
-  const drainTimer = setInterval(() => void drain().catch((err) => logger.error({ err }, "outbox drain failed")), o.drainSeconds * 1000);
+  // Every worker sends due outbox messages; leases keep one message from going out twice, and a
+  // tick while this worker's previous drain still runs starts nothing.
+  const drainTimer = setInterval(() => mail.tick(), o.drainSeconds * 1000);
   drainTimer.unref();
 
   const ingest = await startIngest({
@@ -189,34 +211,41 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   let ops: OpsServer | null = null;
   if (options.http !== false) {
     ops = await startOpsServer(config.httpPort, metrics.registry, {
-      async ready() {
-        // Readiness answers within a second whatever the database does (a frozen server, a full pool).
-        const dbOk = await withTimeout(db.pool.query("select 1"), 800, "database").then(() => true, () => false);
+      // Liveness: false only when this worker cannot make progress any more (then it also exits).
+      health() {
         const h = ingest.health();
-        const consumerOk = ingest.isReady();
-        return {
-          ok: dbOk && consumerOk,
-          checks: {
-            database: dbOk,
-            consumer: consumerOk,
-            ...(h.stalled.length ? { stalledPartitions: h.stalled.join(",") } : {}),
-            ...(h.waitingForOffsets.length ? { waitingForOffsets: h.waitingForOffsets.join(",") } : {}),
-            model: models.current().artifact.modelVersion,
-          },
-        };
+        return { ok: h.fatal === null, checks: { consumer: h.fatal === null ? { ok: true } : { ok: false, error: h.fatal } } };
       },
+      // Readiness answers within a second whatever the database does (a frozen server, a full pool).
+      ready: () => runChecks({
+        database: async () => {
+          await db.pool.query("select 1");
+          return true;
+        },
+        consumer: () => {
+          const h = ingest.health();
+          return { ok: ingest.isReady(), up: h.consumerUp, assigned: h.assigned, stalledPartitions: h.stalled, waitingForOffsets: h.waitingForOffsets };
+        },
+        model: () => ({ ok: true, version: models.current().artifact.modelVersion }),
+      }),
     });
     logger.info({ port: ops.port }, "ops endpoints listening (/healthz, /readyz, /metrics)");
   }
   return {
-    db, ingest, models, scoring, relay, scheduler, transport, metrics, logger,
+    db, ingest, models, scoring, relay, scheduler, transport, mail, metrics, logger,
     httpPort: ops?.port ?? null,
-    digestNow: (now = new Date()) => scheduler.runNow("digest", `manual:${now.toISOString()}`, now),
+    async digestNow(now = new Date()) {
+      const outcome = await scheduler.runNow("digest", `manual:${now.toISOString()}`, now);
+      await mail.drain(now);
+      return outcome;
+    },
     async stop() {
       clearInterval(drainTimer);
       clearInterval(backlogTimer);
       clearInterval(poolGauge);
       scheduler.stop();
+      // Aborts a send in flight (its claim is given back, so another worker sends it at once).
+      await mail.stop();
       models.stop();
       await ingest.stop();
       await scoring.stop();

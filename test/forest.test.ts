@@ -83,7 +83,7 @@ describe('trainRandomForest vs ml-random-forest', () => {
     expect(Math.abs(mean(aucs.ours) - mean(aucs.mlrf))).toBeLessThan(0.01);
   });
 
-  it('writes the same JSON shape as RandomForestClassifier.toJSON(), plus classDistribution on split nodes', async () => {
+  it('writes the same JSON shape as RandomForestClassifier.toJSON(), plus classDistribution on split nodes and cover on leaves', async () => {
     const small = synthetic(120, 3);
     const reference = new RandomForestClassifier({ nEstimators: 3, noOOB: true, seed: 1, treeOptions: { maxDepth: 3 } });
     reference.train(small.X, small.y);
@@ -96,12 +96,13 @@ describe('trainRandomForest vs ml-random-forest', () => {
     expect(Object.keys(ourTree)).toEqual(Object.keys(theirTree));
     expect(Object.keys(ourTree.options)).toEqual(Object.keys(theirTree.options));
     // ml-cart leaves come in three forms (node too small; no split candidate: gain null; split
-    // rejected: split fields kept). Ours are the plainest form: node options + distribution.
+    // rejected: split fields kept). Ours are the plainest form: node options + distribution, and
+    // the weighted sample total TreeSHAP needs (ml-cart ignores it).
     const firstLeaf = (n: CartNodeJson): CartNodeJson => (isLeaf(n) ? n : firstLeaf(n.left));
     const ourLeafKeys = Object.keys(firstLeaf(ourTree.root));
     const nodeOptionKeys = ['kind', 'gainFunction', 'splitFunction', 'minNumSamples', 'maxDepth', 'gainThreshold'];
-    expect(ourLeafKeys).toEqual([...nodeOptionKeys, 'distribution']);
-    for (const k of ourLeafKeys) expect(Object.keys(firstLeaf(theirTree.root))).toContain(k);
+    expect(ourLeafKeys).toEqual([...nodeOptionKeys, 'distribution', 'cover']);
+    for (const k of ourLeafKeys.filter((k) => k !== 'cover')) expect(Object.keys(firstLeaf(theirTree.root))).toContain(k);
     const theirSplitKeys = Object.keys(theirTree.root);
     expect(Object.keys(ourTree.root)).toEqual([...theirSplitKeys.slice(0, -2), 'classDistribution', 'left', 'right']);
     expect(ours.baseModel.indexes).toEqual([0, 1, 2].map(() => [0, 1, 2, 3, 4, 5, 6, 7]));

@@ -14,6 +14,7 @@ import {
   createFileTransport,
   createSmtpTransport,
   drainOutbox,
+  startOutboxSender,
   enqueueAlerts,
   enqueueMessage,
   parseSegments,
@@ -23,6 +24,8 @@ import {
 } from "../src/outreach/index.js";
 import { kpiChange, kpiValues } from "../src/kpi/index.js";
 import { migrate } from "../src/store/migrate.js";
+import { createMetrics } from "../src/metrics/metrics.js";
+import { pino, type Logger } from "pino";
 import { freePort, startTestPostgres, type TestPostgres } from "./support/servers.js";
 import { TestSmtp, type Received } from "./support/smtp.js";
 import { DAY_MS as DAY } from "../src/lib/time.js";
@@ -127,9 +130,44 @@ function sampleMail(i: number, now: Date): OutgoingMail {
   };
 }
 
+/** A logger whose records the test can read (level 40 = warn, 50 = error). */
+function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: "info" }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+/** A transport whose sends wait until the test opens the gate, counting how many run at once. */
+function gatedTransport() {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let entered!: () => void;
+  const firstSend = new Promise<void>((r) => (entered = r));
+  const state = { running: 0, maxRunning: 0, sent: [] as string[] };
+  const transport: MailTransport = {
+    name: "gated",
+    async send(item) {
+      state.running++;
+      state.maxRunning = Math.max(state.maxRunning, state.running);
+      entered();
+      try {
+        await gate;
+        state.sent.push(item.messageId);
+      } finally {
+        state.running--;
+      }
+    },
+    close: async () => undefined,
+  };
+  return { transport, open, firstSend, state };
+}
+
 async function outboxRow(id: string) {
   const { rows } = await pool.query("select * from outbox_message where id = $1", [id]);
-  return rows[0] as { status: string; attempts: number; next_attempt_at: Date; last_error: string | null; raw: string; sent_at: Date | null };
+  return rows[0] as {
+    status: string; attempts: number; next_attempt_at: Date; last_error: string | null; raw: string; sent_at: Date | null;
+    claimed_until: Date | null; claim_token: string | null;
+  };
 }
 
 describe("digest over SMTP", () => {
@@ -162,7 +200,7 @@ describe("digest over SMTP", () => {
     await smtp.start();
     try {
       const drained = await drainOutbox(pool, smtpTransport(smtp.url), { now, logger: log });
-      expect(drained).toEqual({ sent: 2, retrying: 0, failed: 0 });
+      expect(drained).toEqual({ sent: 2, retrying: 0, failed: 0, released: 0 });
       expect(smtp.received).toHaveLength(2);
       const digest = smtp.received.find((r) => r.to.includes("cso@example.com"))!;
       expect(digest.to.sort()).toEqual(["cso@example.com", "key-accounts@example.com"]);
@@ -245,7 +283,7 @@ describe("outbox delivery", () => {
     const backoff = { baseMs: 60_000, maxMs: 3_600_000, jitter: 0.2 };
 
     // Nobody listening on the port.
-    expect(await drainOutbox(pool, transport, { now, backoff, logger: log })).toEqual({ sent: 0, retrying: 1, failed: 0 });
+    expect(await drainOutbox(pool, transport, { now, backoff, logger: log })).toEqual({ sent: 0, retrying: 1, failed: 0, released: 0 });
     let row = await outboxRow(id);
     expect(row).toMatchObject({ status: "pending", attempts: 1 });
     expect(row.last_error).toMatch(/ECONNREFUSED|ESOCKET|ECONNECTION/);
@@ -253,14 +291,14 @@ describe("outbox delivery", () => {
     expect(delay1).toBeGreaterThanOrEqual(60_000);
     expect(delay1).toBeLessThanOrEqual(72_000);
     // Not due yet: a drain a second later does nothing.
-    expect(await drainOutbox(pool, transport, { now: new Date(now.getTime() + 1000), backoff })).toEqual({ sent: 0, retrying: 0, failed: 0 });
+    expect(await drainOutbox(pool, transport, { now: new Date(now.getTime() + 1000), backoff })).toEqual({ sent: 0, retrying: 0, failed: 0, released: 0 });
 
     // Listening but answering 451 (temporary): the second delay doubles.
     await smtp.start();
     try {
       smtp.mode = "reject";
       const t2 = new Date(now.getTime() + delay1);
-      expect(await drainOutbox(pool, transport, { now: t2, backoff, logger: log })).toEqual({ sent: 0, retrying: 1, failed: 0 });
+      expect(await drainOutbox(pool, transport, { now: t2, backoff, logger: log })).toEqual({ sent: 0, retrying: 1, failed: 0, released: 0 });
       row = await outboxRow(id);
       expect(row.attempts).toBe(2);
       expect(row.last_error).toContain("451");
@@ -271,8 +309,8 @@ describe("outbox delivery", () => {
 
       smtp.mode = "accept";
       const t3 = new Date(t2.getTime() + delay2);
-      expect(await drainOutbox(pool, transport, { now: t3, backoff })).toEqual({ sent: 1, retrying: 0, failed: 0 });
-      expect(await drainOutbox(pool, transport, { now: new Date(t3.getTime() + DAY), backoff })).toEqual({ sent: 0, retrying: 0, failed: 0 });
+      expect(await drainOutbox(pool, transport, { now: t3, backoff })).toEqual({ sent: 1, retrying: 0, failed: 0, released: 0 });
+      expect(await drainOutbox(pool, transport, { now: new Date(t3.getTime() + DAY), backoff })).toEqual({ sent: 0, retrying: 0, failed: 0, released: 0 });
       expect(smtp.received).toHaveLength(1);
       expect(smtp.received[0]!.mail.messageId).toBe(`<${id}@churnwatch>`);
       expect(smtp.received[0]!.to).toEqual(["team1@example.com"]);
@@ -298,15 +336,23 @@ describe("outbox delivery", () => {
     }
   });
 
-  it("gives up after maxAttempts and keeps the last error", async () => {
+  it("gives up after maxAttempts, keeps the last error, logs at warn then error and counts it", async () => {
     const now = new Date("2026-11-23T07:00:00Z");
     const { id } = await enqueueMessage(pool, sampleMail(2, now));
     const transport = smtpTransport(`smtp://127.0.0.1:${await freePort()}`);
     const backoff = { baseMs: 1000, maxMs: 1000, jitter: 0 };
-    expect(await drainOutbox(pool, transport, { now, maxAttempts: 2, backoff })).toMatchObject({ retrying: 1 });
-    expect(await drainOutbox(pool, transport, { now: new Date(now.getTime() + 1000), maxAttempts: 2, backoff })).toMatchObject({ failed: 1 });
+    const metrics = createMetrics(false);
+    const { logger, lines } = capturingLogger();
+    expect(await drainOutbox(pool, transport, { now, maxAttempts: 2, backoff, logger, metrics })).toMatchObject({ retrying: 1 });
+    expect(await drainOutbox(pool, transport, { now: new Date(now.getTime() + 1000), maxAttempts: 2, backoff, logger, metrics })).toMatchObject({ failed: 1 });
     expect(await outboxRow(id)).toMatchObject({ status: "failed", attempts: 2 });
-    expect(await drainOutbox(pool, transport, { now: new Date(now.getTime() + DAY), maxAttempts: 2, backoff })).toEqual({ sent: 0, retrying: 0, failed: 0 });
+    const failures = lines.filter((l) => l.outboxId === id).map((l) => [l.level, l.attempts, String(l.err)]);
+    expect(failures).toEqual([
+      [40, 1, expect.stringMatching(/ECONNREFUSED|ECONNECTION|ESOCKET/)],
+      [50, 2, expect.stringMatching(/ECONNREFUSED|ECONNECTION|ESOCKET/)],
+    ]);
+    expect((await metrics.outboxFailed.get()).values).toEqual([{ labels: { kind: "digest" }, value: 1 }]);
+    expect(await drainOutbox(pool, transport, { now: new Date(now.getTime() + DAY), maxAttempts: 2, backoff })).toEqual({ sent: 0, retrying: 0, failed: 0, released: 0 });
   });
 
   it("a crash between the outbox write and the send: the next process delivers exactly once", async () => {
@@ -329,39 +375,43 @@ describe("outbox delivery", () => {
     }
   });
 
-  it("a crash after the send, before mark-sent: resent with the same Message-ID and the same bytes", async () => {
+  it("a crash after the send, before mark-sent: resent after the lease expires, same Message-ID and bytes", async () => {
     const now = new Date("2026-11-23T07:00:00Z");
     const { id } = await enqueueMessage(pool, sampleMail(4, now));
     const smtp = new TestSmtp(await freePort());
     await smtp.start();
-    const doomed = newPool("doomed-drainer");
     try {
       const real = smtpTransport(smtp.url);
-      // The real send happens, then the drainer's database connection dies exactly as in a crash.
+      // The drainer's process dies right after the real send: none of its later statements run.
+      let dead = false;
+      const doomed = { query: (...args: unknown[]) => dead ? Promise.reject(new Error("process gone")) : (pool.query as (...a: unknown[]) => Promise<unknown>)(...args) } as unknown as pg.Pool;
       const crashing: MailTransport = {
         name: "smtp-then-crash",
-        async send(item) {
-          await real.send(item);
-          await pool.query("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'doomed-drainer'");
+        async send(item, opts) {
+          await real.send(item, opts);
+          dead = true;
         },
         close: async () => undefined,
       };
-      await expect(drainOutbox(doomed, crashing, { now })).rejects.toThrow();
-      expect(await outboxRow(id)).toMatchObject({ status: "pending", attempts: 0 });
+      // A short drain bound makes a short lease: the lease covers the drain, one send and the margin.
+      const bounds = { timeoutMs: 1_000, sendTimeoutMs: 1_000, leaseMarginMs: 500 };
+      await expect(drainOutbox(doomed, crashing, { now, ...bounds })).rejects.toThrow("process gone");
+      const claimed = await outboxRow(id);
+      expect(claimed).toMatchObject({ status: "pending", attempts: 0 });
+      expect(claimed.claimed_until!.getTime()).toBeGreaterThan(Date.now());
 
-      const restarted = newPool("restarted-drainer");
-      try {
-        expect(await drainOutbox(restarted, real, { now })).toMatchObject({ sent: 1 });
-      } finally {
-        await restarted.end();
-      }
+      // While the dead drainer's lease holds, nobody sends it again.
+      expect(await drainOutbox(pool, real, { now })).toEqual({ sent: 0, retrying: 0, failed: 0, released: 0 });
+      await new Promise((r) => setTimeout(r, claimed.claimed_until!.getTime() - Date.now() + 50));
+      expect(await drainOutbox(pool, real, { now })).toMatchObject({ sent: 1 });
       expect(smtp.received).toHaveLength(2);
       expect(smtp.received.map((r) => r.mail.messageId)).toEqual([`<${id}@churnwatch>`, `<${id}@churnwatch>`]);
-      // Same bytes (apart from the Received-style trace a relay would add, of which this server adds none).
+      // Same bytes as each other and as stored (this server adds no trace headers).
+      const stored = (await outboxRow(id)).raw;
       expect(smtp.received[1]!.raw).toBe(smtp.received[0]!.raw);
+      expect(smtp.received[0]!.raw.replace(/\r\n$/, "")).toBe(stored.replace(/\r\n$/, ""));
       expect(await outboxRow(id)).toMatchObject({ status: "sent", attempts: 1 });
     } finally {
-      await doomed.end().catch(() => undefined);
       await smtp.stop();
     }
   });
@@ -414,6 +464,154 @@ describe("outbox delivery", () => {
     await transport.send({ id: first.id, messageId: first.messageId, kind: "digest", subject: "Older <digest>", recipients: ["team5@example.com"], raw: eml, createdAt: t1 });
     expect(await readFile(path.join(dir, `${first.id}.eml`), "utf8")).toBe(eml);
     expect((await readdir(dir)).length).toBe(5);
+  });
+});
+
+describe("outbox: no transaction during a send, leases, bounds, one drain at a time", () => {
+  it("holds no transaction or pool connection while a send waits, and the lease keeps other drainers off the row", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    const { id } = await enqueueMessage(pool, sampleMail(20, now));
+    const drainer = newPool("drainer-waiting");
+    const gated = gatedTransport();
+    try {
+      const running = drainOutbox(drainer, gated.transport, { now });
+      await gated.firstSend;
+      const { rows } = await pool.query<{ state: string | null }>("select state from pg_stat_activity where application_name = 'drainer-waiting'");
+      expect(rows.filter((r) => r.state?.startsWith("idle in transaction"))).toEqual([]);
+      expect(drainer.totalCount - drainer.idleCount).toBe(0);
+      const leased = await pool.query<{ claimed_until: Date }>("select claimed_until from outbox_message where id = $1", [id]);
+      expect(leased.rows[0]!.claimed_until.getTime()).toBeGreaterThan(Date.now());
+      // Another drainer (another worker) finds nothing to send while the lease holds.
+      const other = gatedTransport();
+      other.open();
+      expect(await drainOutbox(pool, other.transport, { now })).toEqual({ sent: 0, retrying: 0, failed: 0, released: 0 });
+      gated.open();
+      expect(await running).toEqual({ sent: 1, retrying: 0, failed: 0, released: 0 });
+      expect(gated.state.sent).toEqual([`<${id}@churnwatch>`]);
+      expect(other.state.sent).toEqual([]);
+      expect(await outboxRow(id)).toMatchObject({ status: "sent", attempts: 1 });
+    } finally {
+      gated.open();
+      await drainer.end();
+    }
+  });
+
+  it("a relay that never answers DATA: cut off by the SMTP timeout, logged with the reason, the rest given back untried", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await enqueueMessage(pool, sampleMail(30 + i, new Date(now.getTime() - 1000 * (3 - i))))).id);
+    const smtp = new TestSmtp(await freePort());
+    smtp.mode = "hang";
+    await smtp.start();
+    const transport = createSmtpTransport(smtp.url, { timeoutMs: 1_000 });
+    transports.push(transport);
+    const { logger, lines } = capturingLogger();
+    try {
+      const started = Date.now();
+      expect(await drainOutbox(pool, transport, { now, logger })).toEqual({ sent: 0, retrying: 1, failed: 0, released: 2 });
+      const ms = Date.now() - started;
+      expect(ms).toBeGreaterThanOrEqual(900);
+      expect(ms).toBeLessThan(5_000);
+      expect(smtp.dataReceived).toBe(1);
+      const first = await outboxRow(ids[0]!);
+      expect(first).toMatchObject({ attempts: 1, claimed_until: null });
+      expect(first.last_error).toMatch(/ETIMEDOUT|Timeout/);
+      for (const id of ids.slice(1)) expect(await outboxRow(id)).toMatchObject({ status: "pending", attempts: 0, claimed_until: null, last_error: null });
+      const warn = lines.find((l) => l.msg === "outbox: send failed, will retry");
+      expect(warn).toMatchObject({ level: 40, outboxId: ids[0], attempts: 1 });
+      expect(String(warn!.err)).toMatch(/ETIMEDOUT|Timeout/);
+      expect(lines.find((l) => l.msg === "outbox: drain stopped early; untried messages stay due")).toMatchObject({ reason: "relay unavailable", released: 2 });
+
+      // The relay behaves again: everything goes out once, the timed-out one at its retry time.
+      smtp.mode = "accept";
+      expect(await drainOutbox(pool, transport, { now: new Date(now.getTime() + DAY) })).toMatchObject({ sent: 3, released: 0 });
+      expect(smtp.received.map((r) => r.mail.messageId).sort()).toEqual(ids.map((id) => `<${id}@churnwatch>`).sort());
+    } finally {
+      await smtp.stop();
+    }
+  });
+
+  it("a whole send is bounded even when the relay keeps the socket busy: aborted, connection closed", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    const { id } = await enqueueMessage(pool, sampleMail(40, now));
+    const smtp = new TestSmtp(await freePort());
+    smtp.mode = "hang";
+    await smtp.start();
+    // Per-wait timeout far away; only the whole-send bound can end this send.
+    const transport = createSmtpTransport(smtp.url, { timeoutMs: 60_000 });
+    transports.push(transport);
+    try {
+      const started = Date.now();
+      expect(await drainOutbox(pool, transport, { now, sendTimeoutMs: 1_000 })).toMatchObject({ retrying: 1 });
+      expect(Date.now() - started).toBeLessThan(4_000);
+      expect((await outboxRow(id)).last_error).toMatch(/abort|timeout/i);
+      // nodemailer closed the connection on abort: no socket is left waiting for the relay.
+      for (let i = 0; i < 50 && smtp.closed < smtp.connections; i++) await new Promise((r) => setTimeout(r, 20));
+      expect([smtp.connections, smtp.closed]).toEqual([1, 1]);
+    } finally {
+      await smtp.stop();
+    }
+  });
+
+  it("the worker's sender runs one drain at a time, queues requests behind it and keeps the gauges per kind", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    await enqueueMessage(pool, sampleMail(50, now));
+    await enqueueMessage(pool, sampleMail(51, new Date(now.getTime() + 60_000)));
+    await enqueueMessage(pool, { ...sampleMail(52, now), kind: "alert" });
+    const metrics = createMetrics(false);
+    const gated = gatedTransport();
+    const sender = startOutboxSender(pool, gated.transport, { logger: log, metrics, batchSize: 1 });
+    try {
+      const at = new Date(now.getTime() + 3_600_000);
+      await sender.refreshMetrics(at);
+      const gauge = async (g: { get(): Promise<{ values: { labels: { kind?: string | number }; value: number }[] }> }) => Object.fromEntries((await g.get()).values.map((v) => [v.labels.kind, v.value]));
+      expect(await gauge(metrics.outboxPending)).toEqual({ alert: 1, digest: 2 });
+      expect(await gauge(metrics.outboxOldestPendingAge)).toEqual({ alert: 3600, digest: 3600 });
+
+      sender.tick();
+      await gated.firstSend;
+      expect(sender.busy).toBe(true);
+      sender.tick(); // a tick during a drain starts nothing
+      sender.tick();
+      const queued = sender.drain(at); // waits for the running drain, then runs once
+      const alsoQueued = sender.drain(now);
+      gated.open();
+      const [a, b] = await Promise.all([queued, alsoQueued]);
+      expect(a).toBe(b);
+      expect(gated.state.maxRunning).toBe(1);
+      expect(gated.state.sent).toHaveLength(3);
+      expect(new Set(gated.state.sent).size).toBe(3);
+      expect(sender.busy).toBe(false);
+      expect(await gauge(metrics.outboxPending)).toEqual({ alert: 0, digest: 0 });
+      expect(await gauge(metrics.outboxOldestPendingAge)).toEqual({ alert: 0, digest: 0 });
+      expect(await gauge(metrics.outboxSent)).toEqual({ alert: 1, digest: 2 });
+    } finally {
+      gated.open();
+      await sender.stop();
+    }
+  });
+
+  it("stopping the sender abandons a hung send at once and gives its claim back", async () => {
+    const now = new Date("2026-11-23T07:00:00Z");
+    const { id } = await enqueueMessage(pool, sampleMail(60, now));
+    const smtp = new TestSmtp(await freePort());
+    smtp.mode = "hang";
+    await smtp.start();
+    const transport = createSmtpTransport(smtp.url, { timeoutMs: 60_000 });
+    transports.push(transport);
+    const sender = startOutboxSender(pool, transport, { logger: log });
+    try {
+      const result = sender.drain(now);
+      while (smtp.dataReceived === 0) await new Promise((r) => setTimeout(r, 20));
+      const started = Date.now();
+      await sender.stop();
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(await result).toEqual({ sent: 0, retrying: 0, failed: 0, released: 1 });
+      expect(await outboxRow(id)).toMatchObject({ status: "pending", attempts: 0, claimed_until: null });
+      expect(await sender.drain(now)).toEqual({ sent: 0, retrying: 0, failed: 0, released: 0 });
+    } finally {
+      await smtp.stop();
+    }
   });
 });
 

@@ -148,6 +148,7 @@ describe("simulate: contract", () => {
     const events = byCustomer(run.events);
     let churned = 0;
     let cancelled = 0;
+    let formerAnswers = 0;
     for (const truth of run.truth.values()) {
       const mine = events.get(truth.customerId) ?? [];
       const cancellations = mine.filter((e) => e.type === "cancellation");
@@ -164,8 +165,16 @@ describe("simulate: contract", () => {
       const churnedAt = truth.churnedAt;
       expect(truth.decidedAt).not.toBeNull();
       expect(truth.decidedAt as number).toBeLessThanOrEqual(churnedAt);
-      const late = mine.filter((e) => ms(e) > churnedAt && (e.type === "purchase" || e.type === "survey_response" || e.type === "support_ticket_opened"));
+      expect(truth.churnPath).not.toBeNull();
+      expect(truth.churnDriver).not.toBeNull();
+      const late = mine.filter((e) => ms(e) > churnedAt && (e.type === "purchase" || e.type === "support_ticket_opened"));
       expect(late, truth.customerId).toEqual([]);
+      // A former customer may still answer a relationship survey (NPS) unless they cancelled,
+      // which takes them off the list; nothing else they initiate happens after churnedAt.
+      const lateSurveys = mine.filter((e) => ms(e) > churnedAt && e.type === "survey_response");
+      if (truth.cancelled) expect(lateSurveys, truth.customerId).toEqual([]);
+      for (const e of lateSurveys) expect(e.type === "survey_response" && e.nps !== undefined, e.eventId).toBe(true);
+      formerAnswers += lateSurveys.length;
       const lastPurchase = purchases.at(-1);
       if (lastPurchase) expect(ms(lastPurchase)).toBeLessThan(churnedAt);
       expect(cancellations.length).toBe(truth.cancelled ? 1 : 0);
@@ -178,6 +187,31 @@ describe("simulate: contract", () => {
     // Some but not all churners say so explicitly: silent churn must stay the main case.
     expect(cancelled / churned).toBeGreaterThan(0.25);
     expect(cancelled / churned).toBeLessThan(0.6);
+    // Silent leavers are not perfectly silent: some answer a survey after leaving.
+    expect(formerAnswers).toBeGreaterThan(churned * 0.05);
+  });
+
+  it("records pauses and lapses in the truth for customers who stay, and they really go quiet", () => {
+    const purchases = new Map<string, number[]>();
+    for (const e of run.events) if (e.type === "purchase") purchases.set(e.customerId, [...(purchases.get(e.customerId) ?? []), ms(e)]);
+    const paused = [...run.truth.values()].filter((t) => t.pauses > 0);
+    expect(paused.length).toBeGreaterThan(OPTS.customers * 0.05);
+    for (const t of paused) expect(t.pausedDays, t.customerId).toBeGreaterThan(0);
+    // A pause or lapse shows in the events as a long gap between purchases: most of the customers
+    // with one and at least two purchases have a gap of 60+ days, far beyond their usual rhythm.
+    const withGap = paused.filter((t) => {
+      const p = purchases.get(t.customerId) ?? [];
+      return p.length >= 2 && p.some((x, i) => i > 0 && x - (p[i - 1] as number) > 60 * DAY_MS);
+    });
+    const eligible = paused.filter((t) => (purchases.get(t.customerId) ?? []).length >= 2);
+    expect(withGap.length / eligible.length).toBeGreaterThan(0.6);
+    // Customers who never paused and never left keep a steadier rhythm.
+    const steady = [...run.truth.values()].filter((t) => t.pauses === 0 && t.churnedAt === null && t.persona === "frequent_low_basket");
+    const steadyGap = steady.filter((t) => {
+      const p = purchases.get(t.customerId) ?? [];
+      return p.length >= 2 && p.some((x, i) => i > 0 && x - (p[i - 1] as number) > 60 * DAY_MS);
+    });
+    expect(steadyGap.length / steady.length).toBeLessThan(withGap.length / eligible.length);
   });
 
   it("writes a JSON-ready ground truth ordered by customer id", () => {
@@ -308,5 +342,10 @@ describe("building blocks", () => {
     ln = ln.sort((x, y) => x - y);
     expect(ln[n / 2]).toBeGreaterThan(29); // median 30
     expect(ln[n / 2]).toBeLessThan(31);
+
+    // Beta(1, 2.5): mean 1/3.5 and never outside [0, 1] (the per-customer dropout chance).
+    const betas = Array.from({ length: n }, () => a.beta(1, 2.5));
+    expect(betas.reduce((x, y) => x + y, 0) / n).toBeCloseTo(1 / 3.5, 2);
+    expect(betas.every((p) => p >= 0 && p <= 1)).toBe(true);
   });
 });

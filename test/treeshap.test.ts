@@ -1,12 +1,14 @@
 /**
  * Path-dependent TreeSHAP: additivity, exactness against brute-force Shapley values of the
- * path-dependent game (Algorithm 1 of Lundberg, Erion & Lee 2018), hand-computed trees, unused
- * features, NaN routing; and the `cover` the trainer now writes into the model JSON.
+ * path-dependent game (Algorithm 1 of Lundberg, Erion & Lee 2018) and against their Algorithm 2
+ * (test/support) on trees too deep to enumerate, the quadrature it rests on, hand-computed trees,
+ * unused features, NaN routing, batches; and the `cover` the trainer writes into the model JSON.
  */
 import { RandomForestClassifier } from 'ml-random-forest';
 import { describe, expect, it } from 'vitest';
 import {
   forestShap,
+  gaussLegendre,
   shapForestFromCompiled,
   treeExpectedValue,
   TreeShapExplainer,
@@ -22,6 +24,7 @@ import {
 import { trainRandomForest } from '../src/training/forest/index.js';
 import { isLeaf } from '../src/model/forest/json.js';
 import { createRng, type Rng } from '../src/training/forest/random.js';
+import { Algorithm2Explainer } from './support/treeshap-algorithm2.js';
 
 // --- helpers -----------------------------------------------------------------------------------
 
@@ -97,6 +100,47 @@ function randomTree(rng: Rng, nFeatures: number, maxDepth: number): ShapTree {
     const left = grow(depth + 1, leftCover);
     const right = grow(depth + 1, cover - leftCover);
     return { feature, threshold, left, right, cover };
+  };
+  return flatten(grow(0, 1 + 99 * rng.nextFloat()));
+}
+
+const randomLeafValue = (rng: Rng): number => {
+  const r = rng.nextFloat();
+  return r < 0.3 ? 0 : r < 0.5 ? 1 : rng.nextFloat();
+};
+
+/** A split of `cover` on `feature`, occasionally giving one side nothing. */
+function randomSplit(rng: Rng, feature: number, cover: number, left: (cover: number) => NodeSpec, right: (cover: number) => NodeSpec): NodeSpec {
+  const r = rng.nextFloat();
+  const share = r < 0.05 ? 0 : r < 0.1 ? 1 : 0.05 + 0.9 * rng.nextFloat();
+  const leftCover = cover * share;
+  return { feature, threshold: Math.round(rng.nextFloat() * 20) / 20, left: left(leftCover), right: right(cover - leftCover), cover };
+}
+
+function bush(rng: Rng, nFeatures: number, depth: number, cover: number): NodeSpec {
+  if (depth === 0 || cover === 0 || rng.nextFloat() < 0.3) return leaf(randomLeafValue(rng), cover);
+  return randomSplit(rng, rng.nextInt(nFeatures), cover, (c) => bush(rng, nFeatures, depth - 1, c), (c) => bush(rng, nFeatures, depth - 1, c));
+}
+
+/**
+ * A deep tree that stays small: a path of `depth` splits on `depth` distinct features (so a leaf
+ * has `depth` distinct features on its path, the most the quadrature must integrate), with small
+ * random bushes off the path over the same features (repeated features, empty branches).
+ */
+function spineTree(rng: Rng, depth: number): ShapTree {
+  const order = Array.from({ length: depth }, (_, i) => i);
+  for (let i = depth - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const grow = (d: number, cover: number): NodeSpec => {
+    if (d === depth) return leaf(randomLeafValue(rng), cover);
+    // The path always keeps 5-95% of the cover, so its deepest leaf is not weightless.
+    const pathCover = cover * (0.05 + 0.9 * rng.nextFloat());
+    const path = grow(d + 1, pathCover);
+    const off = bush(rng, depth, 3, cover - pathCover);
+    const threshold = Math.round(rng.nextFloat() * 20) / 20;
+    return rng.nextFloat() < 0.5 ? { feature: order[d]!, threshold, left: path, right: off, cover } : { feature: order[d]!, threshold, left: off, right: path, cover };
   };
   return flatten(grow(0, 1 + 99 * rng.nextFloat()));
 }
@@ -287,6 +331,106 @@ describe('TreeSHAP is exact', () => {
   });
 });
 
+describe('TreeSHAP on deep trees', () => {
+  it('equals brute force at depth 16 with 16 distinct features on a path', () => {
+    const rng = createRng(16);
+    const trees = [spineTree(rng, 16), spineTree(rng, 16)];
+    const explainer = new TreeShapExplainer(trees);
+    expect(explainer.maxDepth).toBeGreaterThanOrEqual(16);
+    expect(explainer.quadratureSize).toBe(8);
+    const out = new Float64Array(16);
+    for (let k = 0; k < 3; k++) {
+      const row = randomRow(rng, 16);
+      const { expectedValue, prediction } = explainer.explain(row, out);
+      expect(maxAbsDiff(out, bruteForceShap(trees, row, 16))).toBeLessThan(1e-12);
+      expect(Math.abs(expectedValue + sum(out) - prediction)).toBeLessThan(1e-12);
+    }
+  });
+
+  it('equals brute force at depth 16 on 6 features (features repeated along every path)', () => {
+    const rng = createRng(61);
+    const trees = Array.from({ length: 3 }, () => randomTree(rng, 6, 16));
+    const explainer = new TreeShapExplainer(trees);
+    expect(explainer.maxDepth).toBe(16);
+    const out = new Float64Array(6);
+    for (let k = 0; k < 5; k++) {
+      const row = randomRow(rng, 6);
+      explainer.explain(row, out);
+      expect(maxAbsDiff(out, bruteForceShap(trees, row, 6))).toBeLessThan(1e-12);
+    }
+  });
+
+  it('equals Algorithm 2 up to depth 32 (32 distinct features on a path, 16 quadrature nodes)', () => {
+    const rng = createRng(32);
+    for (const depth of [20, 24, 32]) {
+      const trees = Array.from({ length: 3 }, () => spineTree(rng, depth));
+      const explainer = new TreeShapExplainer(trees);
+      const reference = new Algorithm2Explainer(trees);
+      expect(explainer.quadratureSize).toBe(depth / 2);
+      const out = new Float64Array(depth);
+      const expected = new Float64Array(depth);
+      for (let k = 0; k < 10; k++) {
+        const row = randomRow(rng, depth);
+        const r = explainer.explain(row, out);
+        reference.explain(row, expected);
+        expect(maxAbsDiff(out, expected)).toBeLessThan(1e-12);
+        expect(Math.abs(r.expectedValue + sum(out) - r.prediction)).toBeLessThan(1e-12);
+      }
+    }
+  });
+});
+
+describe('TreeSHAP over batches of rows', () => {
+  it('explainRows gives each row what explain gives it, over several batches and wider outputs', async () => {
+    const trained = await trainedPromise;
+    const compiled = compileForest(trained.model);
+    const trees = shapForestFromCompiled(compiled);
+    const explainer = new TreeShapExplainer(trees);
+    // More rows than one batch, the last batch partial; plain arrays and typed arrays mixed.
+    const rows: ArrayLike<number>[] = synthetic(2 * explainer.batchSize + 5, 9).X.map((x, i) => (i % 2 === 0 ? x : Float64Array.from(x)));
+    const width = 11;
+    const phi = new Float64Array(rows.length * width).fill(7);
+    const predictions = new Float64Array(rows.length);
+    explainer.explainRows(rows, phi, predictions);
+    const proba = predictProba(compiled, rows);
+    const one = new Float64Array(9);
+    rows.forEach((row, i) => {
+      const r = explainer.explain(row, one);
+      const mine = phi.subarray(i * width, (i + 1) * width);
+      expect(Array.from(mine.subarray(0, 9))).toEqual(Array.from(one));
+      expect(Array.from(mine.subarray(9))).toEqual([0, 0]);
+      expect(predictions[i]).toBe(r.prediction);
+      expect(predictions[i]).toBeCloseTo(proba[i]!, 14);
+    });
+  });
+
+  it('refuses outputs that do not hold rows x features', () => {
+    const explainer = new TreeShapExplainer([flatten(split(1, 0.5, leaf(0.2, 3), leaf(0.8, 1)))]);
+    expect(() => explainer.explainRows([[0, 0.1], [0, 0.9]], new Float64Array(3))).toThrow(/rows x/);
+    expect(() => explainer.explainRows([[0, 0.1], [0, 0.9]], new Float64Array(2))).toThrow(/rows x/);
+    expect(() => explainer.explainRows([[0, 0.1]], new Float64Array(2), new Float64Array(0))).toThrow(/predictions/);
+    explainer.explainRows([], new Float64Array(0));
+  });
+});
+
+describe('Gauss-Legendre quadrature', () => {
+  it('integrates t^j over [0, 1] exactly for j <= 2n - 1', () => {
+    for (let n = 1; n <= 24; n++) {
+      const { nodes, weights } = gaussLegendre(n);
+      for (let i = 0; i < n; i++) {
+        expect(nodes[i]).toBeGreaterThan(i === 0 ? 0 : nodes[i - 1]!);
+        expect(nodes[i]).toBeLessThan(1);
+        expect(weights[i]).toBeGreaterThan(0);
+      }
+      for (let j = 0; j <= 2 * n - 1; j++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += weights[i]! * nodes[i]! ** j;
+        expect(Math.abs(s * (j + 1) - 1)).toBeLessThan(1e-13);
+      }
+    }
+  });
+});
+
 function conditionalExpectationMean(trees: readonly ShapTree[], row: ArrayLike<number>, known: (f: number) => boolean): number {
   return trees.reduce((s, t) => s + conditionalExpectation(t, row, known), 0) / trees.length;
 }
@@ -409,39 +553,52 @@ describe('TreeSHAP input checks', () => {
 });
 
 describe('cover in the model JSON', () => {
-  it('is the weighted sample total of every node, leaves included', async () => {
+  it('is on leaves only, the weighted sample total; compile sums it up the splits', async () => {
     const trained = await trainedPromise;
     const w = trained.classWeight;
     expect(w[1]! / w[0]!).not.toBeCloseTo(1, 2);
-    for (const est of trained.model.baseModel.estimators) {
+    const compiled = compileForest(trained.model);
+    expect(compiled.hasCover).toBe(true);
+    trained.model.baseModel.estimators.forEach((est, t) => {
+      const tree = compiled.trees[t]!;
+      // compile lays nodes out in pre-order, the order walk visits them.
+      let i = 0;
       walk(est.root, (n) => {
-        expect(n.cover).toBeGreaterThan(0);
+        const cover = tree.cover[i]!;
+        if (isLeaf(n)) {
+          expect(n.cover).toBe(cover);
+        } else {
+          expect(n.cover).toBeUndefined();
+          expect(cover).toBe(tree.cover[tree.left[i]!]! + tree.cover[tree.right[i]!]!);
+        }
+        expect(cover).toBeGreaterThan(0);
         const fractions = isLeaf(n) ? n.distribution[0]! : n.classDistribution!;
         // cover x class fraction / class weight = bootstrap count of that class: an integer.
         fractions.forEach((p, k) => {
-          const count = (n.cover! * p) / w[k]!;
+          const count = (cover * p) / w[k]!;
           expect(Math.abs(count - Math.round(count))).toBeLessThan(1e-6);
         });
-        if (!isLeaf(n)) {
-          expect(n.cover!).toBeCloseTo(n.left.cover! + n.right.cover!, 9);
-        }
+        i++;
       });
-    }
+    });
   });
 
   it('root cover: nRows with balanced weights and no bootstrap; numberSamples without weights', async () => {
     const balanced = await trainRandomForest(data.X, data.y, { nEstimators: 2, bootstrap: false, classWeight: 'balanced', nJobs: 1 });
-    for (const est of balanced.model.baseModel.estimators) expect(est.root.cover).toBeCloseTo(data.X.length, 9);
+    for (const tree of compileForest(balanced.model).trees) expect(tree.cover[0]).toBeCloseTo(data.X.length, 9);
     const plain = await trainRandomForest(data.X, data.y, { nEstimators: 2, maxDepth: 4, nJobs: 1, compactJson: true });
-    for (const est of plain.model.baseModel.estimators) {
+    const compiled = compileForest(plain.model);
+    plain.model.baseModel.estimators.forEach((est, t) => {
+      let i = 0;
       walk(est.root, (n) => {
-        if (!isLeaf(n)) expect(n.cover).toBe(n.numberSamples);
+        if (!isLeaf(n)) expect(compiled.trees[t]!.cover[i]).toBe(n.numberSamples);
         else expect(Object.keys(n).sort()).toEqual(['cover', 'distribution']);
+        i++;
       });
-    }
+    });
   });
 
-  it('ml-random-forest still loads the model and predicts the same; compile collects cover', async () => {
+  it('ml-random-forest still loads the model and predicts the same; without leaf cover there is no TreeSHAP', async () => {
     const trained = await trainedPromise;
     const withCover = JSON.parse(JSON.stringify(trained.model)) as RandomForestClassifierJson;
     const withoutCover = JSON.parse(JSON.stringify(trained.model), (k, v: unknown) => (k === 'cover' ? undefined : v)) as RandomForestClassifierJson;
@@ -455,10 +612,29 @@ describe('cover in the model JSON', () => {
     expect(direct.predict(rows)).toEqual(b.predict(rows));
     expect(a.predictProbability(rows, 1)).toEqual(b.predictProbability(rows, 1));
 
-    const compiled = compileForest(withCover);
-    expect(compiled.hasCover).toBe(true);
+    expect(compileForest(withCover).hasCover).toBe(true);
     expect(compileForest(withoutCover).hasCover).toBe(false);
     expect(Number.isNaN(compileForest(withoutCover).trees[0]!.cover[0])).toBe(true);
-    expect(compiled.trees[0]!.cover[0]).toBe(withCover.baseModel.estimators[0]!.root.cover);
+    // One leaf without cover is enough to make the model unfit for TreeSHAP.
+    const oneLeafLess = JSON.parse(JSON.stringify(trained.model)) as RandomForestClassifierJson;
+    let leafNode: CartNodeJson = oneLeafLess.baseModel.estimators[0]!.root;
+    while (!isLeaf(leafNode)) leafNode = leafNode.right;
+    delete leafNode.cover;
+    expect(compileForest(oneLeafLess).hasCover).toBe(false);
+  });
+
+  it('reads models whose splits carry cover too (written before leaf-only cover)', async () => {
+    const trained = await trainedPromise;
+    const everyNode = JSON.parse(JSON.stringify(trained.model)) as RandomForestClassifierJson;
+    const fill = (n: CartNodeJson): number => {
+      if (isLeaf(n)) return n.cover!;
+      n.cover = fill(n.left) + fill(n.right);
+      return n.cover;
+    };
+    for (const est of everyNode.baseModel.estimators) fill(est.root);
+    const old = compileForest(everyNode);
+    const now = compileForest(trained.model);
+    expect(old.hasCover).toBe(true);
+    old.trees.forEach((tree, t) => expect(Array.from(tree.cover)).toEqual(Array.from(now.trees[t]!.cover)));
   });
 });

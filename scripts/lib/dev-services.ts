@@ -18,15 +18,20 @@ export interface DevServices {
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedDatabase(config: Config, logger: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+/** `ownSignals`: the caller stops the server on SIGINT/SIGTERM itself (see src/store/embedded.ts). */
+export async function startEmbeddedDatabase(config: Config, logger: Logger, ownSignals = false): Promise<{ url: string; stop(): Promise<void> }> {
   if ("url" in config.database) return { url: config.database.url, stop: async () => undefined };
-  const server = await startEmbeddedPostgres(config.database.embedded);
+  const server = await startEmbeddedPostgres({
+    ...config.database.embedded,
+    ownSignals,
+    onNotice: (message) => logger.warn({ component: "embedded-postgres" }, message),
+  });
   logger.info({ dir: config.database.embedded.dir, port: config.database.embedded.port }, "embedded PostgreSQL started");
   return server;
 }
 
 /** Starts whatever the configuration leaves to the embedded stand-ins and returns real addresses. */
-export async function startDevServices(config: Config, logger: Logger, partitions = 6): Promise<DevServices> {
+export async function startDevServices(config: Config, logger: Logger, partitions = 6, ownSignals = false): Promise<DevServices> {
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -44,7 +49,7 @@ export async function startDevServices(config: Config, logger: Logger, partition
     } else {
       brokers = config.kafka.brokers;
     }
-    const db = await startEmbeddedDatabase(config, logger);
+    const db = await startEmbeddedDatabase(config, logger, ownSignals);
     stops.push(() => db.stop());
     return { config: { ...config, database: { url: db.url }, kafka: { ...config.kafka, brokers } }, stop };
   } catch (err) {

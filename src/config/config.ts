@@ -161,6 +161,10 @@ const envSchema = z.object({
   KPI_PERIOD_DAYS: intFrom(1, 366).default(30),
   KPI_ACTIVE_WINDOW_DAYS: intFrom(1, 3650).default(90),
   OUTBOX_DRAIN_SECONDS: intFrom(1, 3600).default(30),
+  OUTBOX_DRAIN_TIMEOUT_SECONDS: intFrom(5, 3600).default(300),
+  OUTBOX_MAX_ATTEMPTS: intFrom(1, 100).default(12),
+  OUTBOX_RETRY_BASE_SECONDS: intFrom(1, 3600).default(60),
+  SMTP_TIMEOUT_MS: intFrom(1_000, 600_000).default(30_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"], { error: "one of fatal, error, warn, info, debug, trace, silent" }).default("info"),
   HTTP_PORT: intFrom(0, 65535).default(9464),
   INGEST_QUEUE_BYTES: intFrom(1_048_576, 4_294_967_296).default(67_108_864),
@@ -170,6 +174,14 @@ const envSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: intFrom(100, 300_000).default(10_000),
   DB_STATEMENT_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(60_000),
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: intFrom(1_000, 3_600_000).default(60_000),
+  RETENTION_CRON: cronExpr.default("30 3 * * *"),
+  RETENTION_SCORE_HISTORY_DAYS: intFrom(1, 36_500).default(400),
+  RETENTION_OUTBOX_DAYS: intFrom(1, 36_500).default(30),
+  RETENTION_JOB_RUNS_DAYS: intFrom(1, 36_500).default(90),
+  RETENTION_DEAD_LETTER_DAYS: intFrom(1, 36_500).default(30),
+  // Unset: raw events are kept for good (they feed training sets and the KPIs' history).
+  RETENTION_RAW_EVENT_DAYS: intFrom(1, 36_500).optional(),
+  RETENTION_BATCH_ROWS: intFrom(100, 100_000).default(10_000),
 });
 
 export type Env = z.output<typeof envSchema>;
@@ -200,6 +212,14 @@ export interface Config {
     kpiPeriodDays: number;
     kpiActiveWindowDays: number;
     drainSeconds: number;
+    /** Bound on one drain: no send starts after it (OUTBOX_DRAIN_TIMEOUT_SECONDS). */
+    drainTimeoutSeconds: number;
+    /** Attempts before a message is given up on (status 'failed', counted, logged at error). */
+    maxAttempts: number;
+    /** Delay after a first failed send; it doubles per attempt up to 6 h, plus up to 20% jitter. */
+    retryBaseSeconds: number;
+    /** Each SMTP wait: connecting, the greeting, every reply; a whole send gets 4x this. */
+    smtpTimeoutMs: number;
   };
   ingest: {
     maxEventBytes: number;
@@ -220,6 +240,17 @@ export interface Config {
     stallSeconds: number;
   };
   db: { poolSize: number; connectMs: number; statementMs: number; idleInTransactionMs: number };
+  /** The daily retention job (its cron is read in UTC): windows in days, rows per delete statement. */
+  retention: {
+    cron: string;
+    scoreHistoryDays: number;
+    outboxDays: number;
+    jobRunDays: number;
+    deadLetterDays: number;
+    /** Null: raw events are never deleted. */
+    rawEventDays: number | null;
+    batchRows: number;
+  };
   logLevel: Env["LOG_LEVEL"];
   httpPort: number;
 }
@@ -246,6 +277,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (topics.includes(e.TOPIC_DLQ)) problems.push(`TOPIC_DLQ: must differ from the input topics; got "${e.TOPIC_DLQ}"`);
   if ([...topics, e.TOPIC_DLQ].includes(e.TOPIC_RISK_SCORES)) {
     problems.push(`TOPIC_RISK_SCORES: must differ from the input and dead-letter topics; got "${e.TOPIC_RISK_SCORES}"`);
+  }
+  // The digest compares two KPI periods, and who counts as a customer at the earlier one's start
+  // depends on purchases an active window before it: raw events must reach back that far.
+  const kpiHistoryDays = 2 * e.KPI_PERIOD_DAYS + e.KPI_ACTIVE_WINDOW_DAYS;
+  if (e.RETENTION_RAW_EVENT_DAYS !== undefined && e.RETENTION_RAW_EVENT_DAYS < kpiHistoryDays) {
+    problems.push(
+      `RETENTION_RAW_EVENT_DAYS: expected at least 2 x KPI_PERIOD_DAYS + KPI_ACTIVE_WINDOW_DAYS (${kpiHistoryDays}) ` +
+        `so the digest's KPIs and their comparison have the events they read; got ${e.RETENTION_RAW_EVENT_DAYS}`,
+    );
   }
   if (problems.length) throw new ConfigError(problems);
   return {
@@ -280,6 +320,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       kpiPeriodDays: e.KPI_PERIOD_DAYS,
       kpiActiveWindowDays: e.KPI_ACTIVE_WINDOW_DAYS,
       drainSeconds: e.OUTBOX_DRAIN_SECONDS,
+      drainTimeoutSeconds: e.OUTBOX_DRAIN_TIMEOUT_SECONDS,
+      maxAttempts: e.OUTBOX_MAX_ATTEMPTS,
+      retryBaseSeconds: e.OUTBOX_RETRY_BASE_SECONDS,
+      smtpTimeoutMs: e.SMTP_TIMEOUT_MS,
     },
     ingest: {
       maxEventBytes: e.MAX_EVENT_BYTES,
@@ -298,6 +342,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectMs: e.DB_CONNECT_TIMEOUT_MS,
       statementMs: e.DB_STATEMENT_TIMEOUT_MS,
       idleInTransactionMs: e.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
+    retention: {
+      cron: e.RETENTION_CRON,
+      scoreHistoryDays: e.RETENTION_SCORE_HISTORY_DAYS,
+      outboxDays: e.RETENTION_OUTBOX_DAYS,
+      jobRunDays: e.RETENTION_JOB_RUNS_DAYS,
+      deadLetterDays: e.RETENTION_DEAD_LETTER_DAYS,
+      rawEventDays: e.RETENTION_RAW_EVENT_DAYS ?? null,
+      batchRows: e.RETENTION_BATCH_ROWS,
     },
     logLevel: e.LOG_LEVEL,
     httpPort: e.HTTP_PORT,

@@ -1,6 +1,7 @@
 /**
  * KPIs over [start, end) from the raw event log. Aggregates run in Postgres (two queries) so a
- * history of millions of events never crosses the wire.
+ * history of millions of events never crosses the wire, and each reads only the rows of its period
+ * (plus the active window before it) through the occurred_at index, not the whole table.
  *
  * Who counts as "a customer" at instant t: someone whose latest purchase before t lies within
  * activeWindowDays before t, and who has no cancellation between that purchase and t. A
@@ -21,32 +22,49 @@ export interface KpiPeriodOptions {
 }
 
 
+// Reads one active window before the period's start through its end, not the whole history:
+// whether someone is a customer at t depends only on their purchases and cancellations within the
+// active window before t (the latest purchase there, and any cancellation after it), so events
+// from start - window to end decide both ends of the period. It runs as a range scan of
+// raw_event_occurred_at_idx, index-only (type and customer_id are in the index).
+// "New" means a first purchase ever in the period: a purchase in the period and none before it;
+// none in the window is seen here, and none before the window is checked per candidate with a
+// scalar subquery (one probe of raw_event_customer_id_occurred_at_idx each, stopping at the first
+// purchase). A scalar subquery, not NOT EXISTS: the planner may turn NOT EXISTS into a hashed
+// anti-join that reads every earlier purchase, which is the full scan this query avoids.
 const CUSTOMER_BASE_SQL = `
-with per_customer as (
+with recent as (
   select customer_id,
-         min(occurred_at) filter (where type = 'purchase') as first_purchase,
          max(occurred_at) filter (where type = 'purchase' and occurred_at < $1) as last_purchase_start,
          max(occurred_at) filter (where type = 'cancellation' and occurred_at < $1) as last_cancel_start,
          max(occurred_at) filter (where type = 'purchase') as last_purchase_end,
-         max(occurred_at) filter (where type = 'cancellation') as last_cancel_end
+         max(occurred_at) filter (where type = 'cancellation') as last_cancel_end,
+         bool_or(type = 'purchase' and occurred_at >= $1) as bought_in_period
     from raw_event
-   where type in ('purchase', 'cancellation') and occurred_at < $2
+   where occurred_at >= $1::timestamptz - make_interval(days => $3) and occurred_at < $2
+     and type in ('purchase', 'cancellation')
    group by customer_id
 ), status as (
-  select first_purchase,
-         (last_purchase_start >= $1::timestamptz - make_interval(days => $3)
+  select (last_purchase_start >= $1::timestamptz - make_interval(days => $3)
            and (last_cancel_start is null or last_cancel_start < last_purchase_start)) as at_start,
          (last_purchase_end >= $2::timestamptz - make_interval(days => $3)
-           and (last_cancel_end is null or last_cancel_end < last_purchase_end)) as at_end
-    from per_customer
+           and (last_cancel_end is null or last_cancel_end < last_purchase_end)) as at_end,
+         case when bought_in_period and last_purchase_start is null then
+           (select true from raw_event p
+             where p.customer_id = recent.customer_id and p.type = 'purchase'
+               and p.occurred_at < $1::timestamptz - make_interval(days => $3)
+             limit 1) is null
+         end as is_new
+    from recent
 )
 select count(*) filter (where at_start)::int as s,
        count(*) filter (where at_end)::int as e,
        count(*) filter (where at_start and not at_end)::int as lost,
-       count(*) filter (where first_purchase >= $1 and first_purchase < $2)::int as n
+       count(*) filter (where is_new)::int as n
   from status`;
 
 // ->> then ::numeric: payloads are the validated events, so amounts and answers are JSON numbers.
+// Reads the period's rows only: a range scan of raw_event_occurred_at_idx.
 const PERIOD_ACTIVITY_SQL = `
 select count(*) filter (where type = 'purchase')::int as orders,
        coalesce(sum((payload->>'amount')::numeric) filter (where type = 'purchase'), 0)::float8 as revenue,

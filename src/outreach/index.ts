@@ -11,9 +11,10 @@
  *                                       cooldownDays: OUTREACH_COOLDOWN_DAYS, crmLinkTemplate: CRM_LINK_TEMPLATE, logger })
  *   after each rescoring, with the levels before it:
  *               await enqueueAlerts(clientOrPool, { segments, changes, now, from, baseCurrency, ratePerHour, logger })
- *   every minute (any number of workers may run it at once):
- *               await drainOutbox(pool, transport, { logger })
- *   at shutdown: await transport.close()
+ *   once per worker: sender = startOutboxSender(pool, transport, { logger, metrics })
+ *   every OUTBOX_DRAIN_SECONDS (any number of workers at once; one drain at a time per worker):
+ *               sender.tick()
+ *   at shutdown: await sender.stop(); await transport.close()
  */
 export * from "./segments.js";
 export * from "./customer.js";
@@ -22,24 +23,33 @@ export { renderAlert, renderAlertSummary, type AlertInput, type RenderedAlert } 
 export { buildRawMessage, messageIdFor, outboxId, type OutgoingMail } from "./message.js";
 export {
   DEFAULT_BACKOFF,
+  DEFAULT_DRAIN_TIMEOUT_MS,
   DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_SEND_TIMEOUT_MS,
   drainOutbox,
   enqueueMessage,
+  isMessageFailure,
   outboxStatus,
+  pendingByKind,
   retryDelayMs,
   type BackoffOptions,
   type DrainOptions,
   type DrainResult,
   type EnqueueResult,
+  type OutboxMetrics,
   type OutboxStatus,
+  type PendingKind,
 } from "./outbox.js";
+export { startOutboxSender, type OutboxSender, type OutboxSenderOptions } from "./sender.js";
 export {
   createFileTransport,
   createMailTransport,
   createSmtpTransport,
+  DEFAULT_SMTP_TIMEOUT_MS,
   envelopeFrom,
   type MailTransport,
   type OutboxItem,
+  type SendOptions,
   type SendOutcome,
 } from "./transport.js";
 export { DEFAULT_RISE_DELTA, inCooldown, selectForDigest, type CooldownRule, type DigestSelection, type Listing } from "./select.js";

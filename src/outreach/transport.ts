@@ -2,6 +2,8 @@
  * Where outbox messages go. Two transports:
  * - SMTP (SMTP_URL set): nodemailer with smtp:// (STARTTLS when the server offers it, as
  *   nodemailer does) or smtps:// (TLS from the start); sends the stored raw message unchanged.
+ *   Every wait is bounded (SMTP_TIMEOUT_MS): nodemailer's own defaults are 2 minutes to connect
+ *   and 10 minutes of socket silence, which is how a relay that never answered DATA went unnoticed.
  * - File (the embedded default, OUTBOX_DIR): one .eml per message plus an index.html, so a
  *   developer or a demo sees every mail without any mail server.
  */
@@ -29,10 +31,15 @@ export interface SendOutcome {
   rejected?: string[];
 }
 
+export interface SendOptions {
+  /** Aborting gives up on the send and closes its connection (the drain's bounds and shutdown). */
+  signal?: AbortSignal;
+}
+
 export interface MailTransport {
   readonly name: string;
   /** Resolves once the message is handed over; rejects when it must be retried. */
-  send(item: OutboxItem): Promise<SendOutcome | void>;
+  send(item: OutboxItem, opts?: SendOptions): Promise<SendOutcome | void>;
   close(): Promise<void>;
 }
 
@@ -46,27 +53,48 @@ export function envelopeFrom(raw: string): string {
   return address;
 }
 
+export const DEFAULT_SMTP_TIMEOUT_MS = 30_000;
+
 export interface SmtpTransportOptions {
   /** Overrides the envelope sender (bounce address); default: the From header's address. */
   envelopeFrom?: string;
+  /**
+   * Bound on each wait of a send: the TCP connection (DNS included), the server's greeting and
+   * every reply or stretch of socket silence afterwards (SMTP_TIMEOUT_MS). Default 30 s.
+   */
+  timeoutMs?: number;
 }
 
 /**
  * SMTP_URL like smtp://user:pass@mail.example.com:587 or smtps://mail.example.com:465; nodemailer
- * reads further options from the query string (e.g. ?tls.rejectUnauthorized=false for a test relay).
+ * reads further options from the query string (e.g. ?tls.rejectUnauthorized=false for a test relay),
+ * and those win over the timeouts given here.
  */
 export function createSmtpTransport(url: string, opts: SmtpTransportOptions = {}): MailTransport {
   if (!/^smtps?:\/\//i.test(url)) throw new Error(`SMTP_URL must start with smtp:// or smtps://, got "${url.replace(/\/\/[^@]*@/, "//***@")}"`);
-  const transporter = nodemailer.createTransport(url);
+  const timeout = opts.timeoutMs ?? DEFAULT_SMTP_TIMEOUT_MS;
+  const transporter = nodemailer.createTransport({
+    url,
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: timeout,
+    dnsTimeout: timeout,
+  });
   return {
     name: "smtp",
-    async send(item) {
+    async send(item, sendOpts = {}) {
       const info = await transporter.sendMail({
         envelope: { from: opts.envelopeFrom ?? envelopeFrom(item.raw), to: item.recipients },
+        // The stored bytes, unchanged: a resend is byte-identical to the first try.
         raw: item.raw,
+        // nodemailer closes the connection when this aborts, so a bounded send leaves no socket behind.
+        ...(sendOpts.signal ? { signal: sendOpts.signal } : {}),
       });
       const rejected = (info.rejected ?? []).map(String);
-      if ((info.accepted ?? []).length === 0) throw new Error(`no recipient accepted (${rejected.join(", ")}): ${info.response}`);
+      if ((info.accepted ?? []).length === 0) {
+        // The server answered for every recipient, so this is about the message, not the relay.
+        throw Object.assign(new Error(`no recipient accepted (${rejected.join(", ")}): ${info.response}`), { code: "EENVELOPE" });
+      }
       return { rejected };
     },
     async close() {
@@ -141,6 +169,8 @@ ${rows}
 }
 
 /** SMTP when a URL is configured, else the file transport: mails are never silently dropped. */
-export function createMailTransport(cfg: { smtpUrl?: string | null; outboxDir: string }): MailTransport {
-  return cfg.smtpUrl ? createSmtpTransport(cfg.smtpUrl) : createFileTransport(cfg.outboxDir);
+export function createMailTransport(cfg: { smtpUrl?: string | null; outboxDir: string; smtpTimeoutMs?: number }): MailTransport {
+  return cfg.smtpUrl
+    ? createSmtpTransport(cfg.smtpUrl, cfg.smtpTimeoutMs !== undefined ? { timeoutMs: cfg.smtpTimeoutMs } : {})
+    : createFileTransport(cfg.outboxDir);
 }

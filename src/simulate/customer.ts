@@ -1,12 +1,26 @@
 /**
  * One simulated customer: a day-stepped process over latent traits that the worker never sees
- * (satisfaction, engagement, problem-proneness) and that drive everything it does see.
+ * (satisfaction, engagement, problem-proneness, purchase and dropout rates) and that drive
+ * everything it does see.
  *
  * Causal chain, so that the signals a model can learn are the ones that cause churn here:
- *   problems (tickets, SLA breaches, escalations, refunds) -> lower satisfaction
+ *   problems (tickets, SLA breaches, escalations, refunds) -> lower satisfaction (more for some
+ *     customers than for others)
  *   lower satisfaction -> lower survey scores, more background tickets, lower engagement
  *   lower engagement -> longer gaps between purchases
- *   all of the above (+ onboarding) -> daily churn hazard
+ *   all of the above (+ onboarding) -> the signal-driven churn hazard
+ * Beside it run the parts of real life that no event shows, which is where a churn model's doubt
+ * comes from (docs/simulator.md lists the targets and the measured figures):
+ *   - "buy till you die": each customer's purchase rate is drawn from a gamma distribution (NBD),
+ *     and after every order the customer may never order again, with a chance drawn per customer
+ *     from a Beta distribution (BG/NBD): many one-off buyers, a loyal core, and departures right
+ *     after an order, with no decline before; a small silent daily hazard besides (life events);
+ *   - first-time buyers who do come back mostly take months to;
+ *   - lapses: a share of departures, larger for loyal customers, are breaks of months after which
+ *     the customer returns; until then they look exactly like churn. Pauses out of the blue too;
+ *   - former customers still answer a relationship survey now and then, so silence in every
+ *     channel is not proof either;
+ *   - people who rate harshly or kindly whatever they feel, and who shrug off bad support or not.
  * A churned customer stops buying; some complain on the way out, some send a cancellation.
  *
  * Events come out of drainBefore() in time order per customer: a day is fully simulated before any
@@ -16,11 +30,11 @@
  */
 import type { ChurnEvent, SupportTicketOpenedEvent } from "../events/schema.js";
 import { DAY_MS, HOUR_MS, customerIdOf, type SimContext } from "./options.js";
-import { PERSONAS, PERSONA_WEIGHTS, type Persona } from "./personas.js";
+import { PERSONAS, PERSONA_WEIGHTS, RETAIL_SEASON, type Persona } from "./personas.js";
 import { makeIdentity, asciiFold } from "./names.js";
 import { Rng } from "./random.js";
 import { isoSecond } from "./time.js";
-import type { CustomerTruth } from "./truth.js";
+import type { ChurnDriver, CustomerTruth } from "./truth.js";
 
 /** An event with its time as epoch ms (for ordering without re-parsing ISO strings). */
 export interface TimedEvent {
@@ -65,19 +79,80 @@ const RESOLUTIONS = ["resolved", "resolved", "resolved", "workaround", "replaced
 const PURCHASE_HOURS = [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 4, 4.5, 5, 5.5, 5, 4.5, 4.5, 5, 5.5, 6.5, 7.5, 8, 7, 5, 2.5];
 const SUPPORT_HOURS = [0.3, 0.2, 0.1, 0.1, 0.1, 0.2, 0.6, 2, 5, 7, 7, 6.5, 5, 6, 6.5, 6, 5, 3.5, 2.5, 2, 1.5, 1.2, 0.8, 0.5];
 
+// The numbers below are tuned together against the targets in docs/simulator.md (recency rule
+// near 0.75-0.8 ROC AUC, the model clearly better but far from perfect); change one and re-measure.
+
 /**
- * Baseline daily churn hazard. Tuned so that, over the default 540-day window, 15-35% of the
- * customers active at any point churn within the following 90 days.
+ * Baseline daily hazard of the signal-driven ("experience") churn. The linear predictor it is
+ * multiplied with (signalHazard) is steep in satisfaction and recent trouble, so this churn falls
+ * mostly on customers whose events show it, but only through noisy surveys and tickets.
  */
-const BASE_HAZARD = 0.0019;
+const BASE_HAZARD = 0.0004;
+/**
+ * Mean daily hazard of leaving for reasons no event shows (Pareto/NBD's dropout rate), gamma-
+ * distributed across customers with shape LIFE_HAZARD_SHAPE. Small next to the dropout after an
+ * order below, which carries most of the "nothing foretold it" churn.
+ */
+const LIFE_HAZARD = 0.0001;
+const LIFE_HAZARD_SHAPE = 0.8;
+const LIFE_REASONS = ["moved away", "no longer needed", "moved to competitor", "too expensive"];
+/**
+ * BG/NBD's dropout: after each order the customer may never order again, with a probability p drawn
+ * per customer from Beta(DROPOUT_A, DROPOUT_B) (mean 0.29). The skew makes many one-off buyers and
+ * a loyal core with p near 0; customers who already bought many times are mostly the loyal kind,
+ * which is what gives purchase frequency its meaning in real histories.
+ */
+const DROPOUT_A = 1;
+const DROPOUT_B = 2.5;
+/** How strongly a customer's basket size falls with their dropout chance (see the constructor). */
+const BASKET_DROPOUT_LINK = 2;
+/**
+ * A first-time buyer's second order comes this many usual gaps later: most new customers who do
+ * come back take months, so a single order followed by silence is ambiguous for a long time.
+ */
+const SECOND_ORDER_GAP_FACTOR = 4;
 /** Recent-problem counters forget with a 60-day half-life: old trouble is forgiven. */
 const COUNTER_DECAY = Math.pow(0.5, 1 / 60);
-/** Share of churners who withdraw gradually, for how long on average, buying at what rate. */
-const WITHDRAWAL_SHARE = 0.75;
-const WITHDRAWAL_MEAN_DAYS = 45;
-const WITHDRAWAL_PURCHASE_RATE = 0.25;
-const NPS_SURVEY_DAILY = 1 / 150;
+/**
+ * Share of departures that fade out first (weeks of buying at WITHDRAWAL_PURCHASE_RATE of the
+ * usual rate, grumpier survey answers, often a complaint) rather than ending from one day to the
+ * next: most unhappy customers fade, most life events do not.
+ */
+const SIGNAL_FADE_SHARE = 0.8;
+const LIFE_FADE_SHARE = 0.15;
+const WITHDRAWAL_MEAN_DAYS = 50;
+const WITHDRAWAL_PURCHASE_RATE = 0.15;
+/**
+ * Lapses: a departure that turns out not to be one (see lapse()). The chance rises with the
+ * purchases made so far, to WINBACK_SHARE for the most loyal (half of it at WINBACK_HALF_PURCHASES
+ * purchases): regulars come back after a break, one-off buyers rarely do. They stay away a
+ * log-normal with a median of WINBACK_MEDIAN_DAYS, most between three and thirteen months.
+ */
+const WINBACK_SHARE = 0.6;
+const WINBACK_HALF_PURCHASES = 6;
+const WINBACK_MEDIAN_DAYS = 180;
+const WINBACK_SIGMA = 0.5;
+/**
+ * Pauses out of the blue (busy months, a long trip): on average one every PAUSE_MEAN_INTERVAL_DAYS
+ * per customer (times the persona's factor), lasting a log-normal PAUSE_MEDIAN_DAYS, buying at
+ * PAUSE_PURCHASE_RATE of the usual rate.
+ */
+const PAUSE_MEAN_INTERVAL_DAYS = 3000;
+const PAUSE_MEDIAN_DAYS = 100;
+const PAUSE_SIGMA = 0.6;
+const PAUSE_PURCHASE_RATE = 0.02;
+/** Someone away (pausing or lapsed) rarely contacts support or answers surveys either. */
+const PAUSE_CONTACT_RATE = 0.15;
+/** Per-customer purchase-rate multiplier bounds: no customer buys every day or once a decade. */
+const RATE_MIN = 0.12;
+const RATE_MAX = 5;
+/** Relationship (NPS) surveys: about one answer every two months from an active customer. */
+const NPS_SURVEY_DAILY = 1 / 60;
+/** Former customers (left without cancelling) answer relationship surveys at this share of the rate. */
+const FORMER_CUSTOMER_SURVEY_RATE = 0.5;
 const PROFILE_UPDATE_DAILY = 1 / 2500;
+/** Rejection bound for acquisitionTime(): the largest RETAIL_SEASON factor. */
+const ACQUISITION_SEASON_PEAK = Math.max(...RETAIL_SEASON);
 
 function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
@@ -116,6 +191,18 @@ export class CustomerSim {
   private readonly basketMedian: number;
   /** Multiplier on ticket and issue rates: some customers (or their products) just break more. */
   private readonly proneness: number;
+  /** Daily hazard of leaving for reasons no event shows (before onboarding). */
+  private readonly lifeHazard: number;
+  /** About how many purchases an existing customer made before the window (none for new ones). */
+  private readonly priorPurchases: number;
+  /** Chance of not coming back after a purchase (BG/NBD's p). */
+  private readonly dropout: number;
+  /** Daily chance of starting a pause. */
+  private readonly pauseRate: number;
+  /** How much support trouble hurts satisfaction: some customers shrug it off, some never forget. */
+  private readonly sensitivity: number;
+  /** Scale use in surveys, in NPS points: some rate 6 when content, some 10 when lukewarm. */
+  private readonly raterBias: number;
   /** Per-day drift of the satisfaction baseline: some relationships sour slowly. */
   private readonly drift: number;
   private satisfactionBase: number;
@@ -138,8 +225,16 @@ export class CustomerSim {
   /** When the hidden decision to leave was taken; churnedAt follows after the withdrawal phase. */
   private decidedAt: number | null = null;
   private leaveAt = Infinity;
+  /** This departure is a lapse: it looks exactly like churn, but the customer returns months later. */
+  private comesBack = false;
   private churnReason: string | null = null;
+  private churnPath: "faded" | "sudden" | null = null;
+  private churnDriver: ChurnDriver | null = null;
   private cancelled = false;
+  /** End of the current pause (epoch ms); in the past when the customer is not pausing. */
+  private pausedUntil = -Infinity;
+  private pauses = 0;
+  private pausedDays = 0;
 
   private eventCount = 0;
   private orderCount = 0;
@@ -170,9 +265,16 @@ export class CustomerSim {
     this.lastName = identity.last;
     this.preferredChannel = ORDER_CHANNELS[rng.weightedIndex(ORDER_CHANNEL_WEIGHTS)] ?? "web";
 
-    this.meanInterval = rng.logNormal(this.persona.intervalDays, 0.35);
-    this.basketMedian = rng.logNormal(this.persona.basketMedian, 0.3);
+    // NBD: each customer's own purchase rate, gamma-distributed around the persona's.
+    const shape = this.persona.rateShape;
+    const rate = clamp(rng.gamma(shape, 1 / shape), RATE_MIN, RATE_MAX);
+    this.meanInterval = this.persona.intervalDays / rate;
+    const basketMedian = rng.logNormal(this.persona.basketMedian, 0.3);
     this.proneness = rng.logNormal(1, 0.7);
+    this.lifeHazard = rng.gamma(LIFE_HAZARD_SHAPE, (LIFE_HAZARD * this.persona.hazard) / LIFE_HAZARD_SHAPE);
+    this.pauseRate = this.persona.pauses / PAUSE_MEAN_INTERVAL_DAYS;
+    this.sensitivity = rng.logNormal(1, 0.6);
+    this.raterBias = 1.1 * rng.normal();
     this.drift = 0.0006 * rng.normal();
     this.satisfactionBase = clamp(this.persona.satisfaction + 0.15 * rng.normal(), 0.05, 0.98);
     this.satisfaction = this.satisfactionBase;
@@ -182,15 +284,26 @@ export class CustomerSim {
 
     let profileAt: number;
     const existing = rng.chance(ctx.existingShare);
+    // Customers who were already there at the window start survived the purchases they made so
+    // far: their dropout chance is drawn from the Beta posterior after that many purchases, so the
+    // one-off buyers among them have already gone.
+    const tenureAtStart = existing ? rng.int(30, 1095) : 0;
+    this.priorPurchases = tenureAtStart / this.meanInterval;
+    this.dropout = rng.beta(DROPOUT_A, DROPOUT_B + this.priorPurchases);
+    // One-off buyers tend to place small trial orders; the loyal core fills bigger baskets. Without
+    // this link, total spend would only echo purchase count (RFM's M adding nothing to its F).
+    this.basketMedian = basketMedian * Math.exp(-BASKET_DROPOUT_LINK * (this.dropout - 0.3));
     if (existing) {
       // Tenure at the window start: a month to three years.
-      this.signedUpAt = toSecond(ctx.startMs - rng.int(30, 1095) * DAY_MS - rng.next() * DAY_MS);
+      this.signedUpAt = toSecond(ctx.startMs - tenureAtStart * DAY_MS - rng.next() * DAY_MS);
       // A CRM backfill at the window start; tenure comes from signedUpAt.
       profileAt = toSecond(ctx.startMs + rng.next() * HOUR_MS);
       // Mid-rhythm: the next purchase falls anywhere in the current interval, not on day one.
       this.clock = rng.next() * this.nextGap;
+      // Some were away (pausing or lapsed) when the window opened.
+      if (rng.chance(0.1 * this.persona.pauses)) this.pausedUntil = ctx.startMs + rng.next() * this.pauseDays() * DAY_MS;
     } else {
-      this.signedUpAt = toSecond(ctx.startMs + rng.next() * (ctx.endMs - ctx.startMs));
+      this.signedUpAt = toSecond(this.acquisitionTime());
       profileAt = this.signedUpAt;
       // Most people sign up to buy something now; some only browse and buy later, if ever.
       if (rng.chance(0.85)) this.nextGap = rng.exponential(1.5);
@@ -199,6 +312,19 @@ export class CustomerSim {
     this.day = Math.floor((profileAt - ctx.firstDayMs) / DAY_MS);
     this.frontier = profileAt;
     this.emit(profileAt, this.profileEvent(profileAt, identity.email), true);
+  }
+
+  /**
+   * When a customer who joins inside the window signs up: more often in the busy months, as
+   * shoppers do (Black Friday and Christmas bring new customers, not only orders).
+   */
+  private acquisitionTime(): number {
+    const { startMs, endMs, firstDayMs, months } = this.ctx;
+    for (;;) {
+      const at = startMs + this.rng.next() * (endMs - startMs);
+      const season = RETAIL_SEASON[months[Math.floor((at - firstDayMs) / DAY_MS)] ?? 0] ?? 1;
+      if (this.rng.next() * ACQUISITION_SEASON_PEAK < season) return at;
+    }
   }
 
   /**
@@ -238,6 +364,10 @@ export class CustomerSim {
       decidedAt: this.decidedAt,
       cancelled: this.cancelled,
       churnReason: this.churnReason,
+      churnPath: this.churnPath,
+      churnDriver: this.churnDriver,
+      pauses: this.pauses,
+      pausedDays: Math.round(this.pausedDays),
       currency: this.currency,
       locale: this.locale,
       purchases: this.purchases,
@@ -265,41 +395,46 @@ export class CustomerSim {
     const tenureDays = (t0 - this.signedUpAt) / DAY_MS;
 
     // The decision to leave is drawn on the state at the start of the day, before its activity.
-    if (this.decidedAt === null && rng.next() < this.hazard(tenureDays)) {
-      this.decidedAt = toSecond(lo);
-      this.churnReason = this.dominantReason();
-      if (rng.chance(WITHDRAWAL_SHARE)) {
-        // Most customers fade out before they go: a few weeks of buying less and answering surveys
-        // grumpily. This is the window in which a retention team can still act.
-        this.leaveAt = lo + rng.exponential(WITHDRAWAL_MEAN_DAYS) * DAY_MS;
-        this.satisfaction = clamp(this.satisfaction - 0.1, 0, 1);
-      } else {
-        // The rest leave at once (a competitor's offer, a bad last experience).
-        this.leaveAt = lo + rng.next() * (t1 - lo);
-      }
-    }
+    if (this.decidedAt === null) this.maybeDecide(tenureDays, lo, t1);
     if (this.leaveAt < t1) {
-      this.churn(lo, Math.max(lo, this.leaveAt));
-      return;
+      if (!this.comesBack) {
+        this.churn(lo, Math.max(lo, this.leaveAt));
+        return;
+      }
+      this.lapse(Math.max(lo, this.leaveAt));
     }
 
     this.runDueActions(t1);
 
-    if (rng.next() < this.ticketRate()) {
+    // A pause is a stretch of months with (almost) no purchases that ends in a return. One that has
+    // begun runs its course; a customer who has decided to leave does not start one.
+    let paused = this.pausedUntil > t0;
+    if (!paused && this.decidedAt === null && rng.next() < this.pauseRate) {
+      this.pausedUntil = t0 + this.pauseDays() * DAY_MS;
+      this.pauses++;
+      paused = true;
+    }
+    if (paused) this.pausedDays++;
+
+    const contact = paused ? PAUSE_CONTACT_RATE : 1;
+    if (rng.next() < this.ticketRate() * contact) {
       this.openTicket(this.timeInDay(t0, lo, SUPPORT_HOURS), rng.pick(BACKGROUND_ISSUES), null);
     }
 
     // Purchases follow a renewal process in "operational time": the clock runs faster in high
     // season and slower when engagement falls, which stretches the gaps of disengaging customers.
-    const withdrawal = this.decidedAt === null ? 1 : WITHDRAWAL_PURCHASE_RATE;
-    this.clock += (this.persona.season[ctx.months[dayIndex] ?? 0] ?? 1) * this.engagement * withdrawal;
-    for (let n = 0; n < 3 && this.clock >= this.nextGap; n++) {
+    // Fading customers buy less; sudden leavers have nothing left to buy before they go.
+    const withdrawal = this.churnPath === null ? 1 : this.churnPath === "faded" ? WITHDRAWAL_PURCHASE_RATE : 0;
+    const pace = paused ? PAUSE_PURCHASE_RATE : 1;
+    this.clock += (this.persona.season[ctx.months[dayIndex] ?? 0] ?? 1) * this.engagement * withdrawal * pace;
+    // The order after which a customer drops out is the day's last.
+    for (let n = 0; n < 3 && this.clock >= this.nextGap && this.churnDriver !== "last_order"; n++) {
       this.clock -= this.nextGap;
       this.nextGap = this.drawGap();
       this.purchase(this.timeInDay(t0, lo, PURCHASE_HOURS), ctx.months[dayIndex] ?? 0);
     }
 
-    if (rng.next() < NPS_SURVEY_DAILY) this.relationshipSurvey(this.timeInDay(t0, lo, PURCHASE_HOURS));
+    if (rng.next() < NPS_SURVEY_DAILY * contact) this.relationshipSurvey(this.timeInDay(t0, lo, PURCHASE_HOURS));
     if (rng.next() < PROFILE_UPDATE_DAILY) this.profileUpdate(this.timeInDay(t0, lo, PURCHASE_HOURS));
 
     // Actions scheduled during the day for later that same day (a ticket opened this morning and
@@ -311,21 +446,81 @@ export class CustomerSim {
   }
 
   /**
-   * Daily hazard: baseline x onboarding x exp(linear predictor). The multiplicative form makes each
-   * signal raise the risk by a factor, so no single one is needed for a customer to leave.
+   * The two daily hazards (the third way out, dropping out after an order, is in purchase()). The
+   * life hazard is this customer's own constant rate (times onboarding) and nothing the worker sees
+   * moves it; the signal hazard is baseline x onboarding x exp(linear predictor) over the latent
+   * state, so each signal raises the risk by a factor and no single one is needed for a customer to
+   * leave. Which of the two fired decides how the customer goes: unhappy customers mostly fade out
+   * first, life events mostly end things at once. Either departure may turn out to be a lapse.
    */
-  private hazard(tenureDays: number): number {
+  private maybeDecide(tenureDays: number, lo: number, t1: number): void {
+    const rng = this.rng;
     // New customers decide quickly whether they stay: 5x hazard on day one, ~1.4x after 3 months.
     const onboarding = tenureDays < 400 ? 1 + 4 * Math.exp(-tenureDays / 40) : 1;
+    const life = this.lifeHazard * onboarding;
+    const u = rng.next();
+    if (u >= life + this.signalHazard(tenureDays, onboarding)) return;
+    this.decidedAt = toSecond(lo);
+    this.comesBack = rng.chance(this.winbackChance());
+    const fromLife = u < life;
+    this.churnDriver = fromLife ? "life_event" : "experience";
+    this.churnReason = fromLife ? rng.pick(LIFE_REASONS) : this.dominantReason();
+    if (rng.chance(fromLife ? LIFE_FADE_SHARE : SIGNAL_FADE_SHARE)) {
+      // A few weeks of buying less and answering surveys grumpily: the window in which a retention
+      // team can still act.
+      this.churnPath = "faded";
+      this.leaveAt = lo + rng.exponential(WITHDRAWAL_MEAN_DAYS) * DAY_MS;
+      this.satisfaction = clamp(this.satisfaction - 0.1, 0, 1);
+      // The complaint comes at the start of the fade, weeks before the customer is gone.
+      if (rng.chance(this.complaintChance())) {
+        this.openTicket(this.timeInDay(lo - (lo % DAY_MS), lo, SUPPORT_HOURS), "complaint", null);
+      }
+    } else {
+      // From one day to the next (a move, a competitor's offer, a bad last experience).
+      this.churnPath = "sudden";
+      this.leaveAt = lo + rng.next() * (t1 - lo);
+    }
+  }
+
+  private signalHazard(tenureDays: number, onboarding: number): number {
     const x =
-      3.5 * (0.65 - this.satisfaction) +
-      0.45 * this.recentBreaches +
-      0.3 * this.recentEscalations +
-      0.2 * this.recentTickets +
-      0.35 * this.recentRefunds +
+      7 * (0.65 - this.satisfaction) +
+      1.125 * this.recentBreaches +
+      0.75 * this.recentEscalations +
+      0.5 * this.recentTickets +
+      0.875 * this.recentRefunds +
       2 * Math.max(0, 1 - this.engagement) +
       (this.orderCount === 0 && tenureDays > 14 ? 0.7 : 0);
     return Math.min(0.1, BASE_HAZARD * this.persona.hazard * onboarding * Math.exp(x));
+  }
+
+  /** Loyal customers come back after a break far more often than one-off buyers do. */
+  private winbackChance(): number {
+    const n = this.priorPurchases + this.orderCount;
+    return (WINBACK_SHARE * n) / (n + WINBACK_HALF_PURCHASES);
+  }
+
+  /**
+   * The departure that turns out not to be one: the customer tried a competitor, or life got in the
+   * way, and comes back after months. Until then nothing distinguishes them from a churner, which
+   * is why even a long silence is never certain churn. In the truth it is a pause, not a churn.
+   */
+  private lapse(at: number): void {
+    this.pausedUntil = at + this.rng.logNormal(WINBACK_MEDIAN_DAYS, WINBACK_SIGMA) * DAY_MS;
+    this.pauses++;
+    this.decidedAt = null;
+    this.churnPath = null;
+    this.churnDriver = null;
+    this.churnReason = null;
+    this.leaveAt = Infinity;
+    this.comesBack = false;
+    // Whatever drove them away has faded by the time they return.
+    this.satisfaction = clamp(this.satisfaction + 0.1, 0, 1);
+  }
+
+  /** Length of one pause in days: a median of about three months, most between one and nine. */
+  private pauseDays(): number {
+    return this.rng.logNormal(PAUSE_MEDIAN_DAYS, PAUSE_SIGMA);
   }
 
   private ticketRate(): number {
@@ -367,8 +562,8 @@ export class CustomerSim {
     this.alive = false;
     this.churnedAt = at;
     const reason = this.churnReason ?? this.dominantReason();
-    // Dissatisfied customers often say why on their way out.
-    if (rng.chance(0.15 + 0.45 * (1 - this.satisfaction))) {
+    // Dissatisfied customers often say why on their way out (fading ones did so when they decided).
+    if (this.churnPath !== "faded" && rng.chance(this.complaintChance())) {
       this.openTicket(toSecond(lo + rng.next() * (at - lo)), "complaint", null);
     }
     if (rng.chance(0.4)) {
@@ -382,7 +577,19 @@ export class CustomerSim {
       if (q.byCustomer && q.at > at) this.out.splice(i, 1);
     }
     this.agenda = [];
+    // Someone who left without cancelling is still on the survey list, and now and then answers:
+    // a former customer is not perfectly silent, so "no event at all" does not prove churn.
+    if (!this.cancelled) {
+      const meanDays = 1 / (NPS_SURVEY_DAILY * FORMER_CUSTOMER_SURVEY_RATE);
+      for (let t = at + rng.exponential(meanDays) * DAY_MS; t < this.ctx.endMs; t += rng.exponential(meanDays) * DAY_MS) {
+        this.relationshipSurvey(toSecond(t));
+      }
+    }
     this.frontier = Infinity;
+  }
+
+  private complaintChance(): number {
+    return 0.15 + 0.45 * (1 - this.satisfaction);
   }
 
   private dominantReason(): string {
@@ -398,6 +605,8 @@ export class CustomerSim {
   private purchase(at: number, month: number): void {
     const rng = this.rng;
     const k = ++this.orderCount;
+    // A first-time buyer takes much longer to come back than a regular does between orders.
+    if (k === 1 && this.priorPurchases === 0) this.nextGap *= SECOND_ORDER_GAP_FACTOR;
     const orderId = `ord-${this.ctx.seed}-${this.number}-${k}`;
     const items = 1 + rng.poisson(this.persona.extraItems);
     // Bigger baskets with more items, but less than proportionally (people add cheap extras).
@@ -407,6 +616,16 @@ export class CustomerSim {
     const channel = rng.chance(0.8) ? this.preferredChannel : (ORDER_CHANNELS[rng.weightedIndex(ORDER_CHANNEL_WEIGHTS)] ?? "web");
     const order: Order = { orderId, amount };
     this.emit(at, { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "purchase", orderId, amount, currency: this.currency, quantity: items, channel }, true);
+    if (this.decidedAt === null && rng.chance(this.dropout)) {
+      // This order was the last one (BG/NBD): nothing in the events says so; the customer is gone
+      // within days, with no decline before.
+      this.decidedAt = at;
+      this.comesBack = rng.chance(this.winbackChance());
+      this.churnPath = "sudden";
+      this.churnDriver = "last_order";
+      this.churnReason = rng.pick(LIFE_REASONS);
+      this.leaveAt = at + HOUR_MS + rng.exponential(3) * DAY_MS;
+    }
 
     // Something goes wrong with some orders (late, broken, wrong): a ticket a few days later.
     if (rng.chance(Math.min(0.5, 0.045 * this.proneness))) {
@@ -449,7 +668,7 @@ export class CustomerSim {
     if (refunded && order) this.refund(resolvedAt, order, rng.chance(0.5), category === "delivery" ? "late delivery" : "damaged item");
 
     this.recentTickets += 1;
-    this.satisfaction = clamp(this.satisfaction - 0.03, 0, 1);
+    this.satisfaction = clamp(this.satisfaction - 0.03 * this.sensitivity, 0, 1);
     // Breach and escalation are felt (and visible in the data) when the ticket closes, not before.
     if (this.alive) this.schedule({ at: resolvedAt, kind: "ticket_closed", breached, escalated, hours });
   }
@@ -472,11 +691,11 @@ export class CustomerSim {
       case "ticket_closed": {
         if (action.breached) {
           this.recentBreaches += 1;
-          this.satisfaction -= 0.07;
+          this.satisfaction -= 0.07 * this.sensitivity;
         }
         if (action.escalated) {
           this.recentEscalations += 1;
-          this.satisfaction -= 0.04;
+          this.satisfaction -= 0.04 * this.sensitivity;
         }
         if (!action.breached && action.hours < 24) this.satisfaction += 0.01;
         this.satisfaction = clamp(this.satisfaction, 0, 1);
@@ -490,14 +709,14 @@ export class CustomerSim {
       }
       case "refund":
         this.recentRefunds += action.partial ? 0.6 : 1;
-        this.satisfaction = clamp(this.satisfaction - 0.02, 0, 1);
+        this.satisfaction = clamp(this.satisfaction - 0.02 * this.sensitivity, 0, 1);
         break;
     }
   }
 
   private relationshipSurvey(at: number): void {
     // Centred so that a typical customer (satisfaction 0.7) answers 8: retail NPS is usually positive.
-    const nps = clamp(Math.round(11 * this.satisfaction + 0.3 + 1.3 * this.rng.normal()), 0, 10);
+    const nps = clamp(Math.round(11 * this.satisfaction + 0.3 + this.raterBias + 1.3 * this.rng.normal()), 0, 10);
     const event: ChurnEvent = this.rng.chance(0.5)
       ? { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "survey_response", nps, csat: this.csat(0) }
       : { eventId: this.nextId(), customerId: this.customerId, occurredAt: isoSecond(at), schemaVersion: 1, type: "survey_response", nps };
@@ -506,11 +725,12 @@ export class CustomerSim {
 
   /** `penalty` (0..1) lowers the perceived experience of this one interaction. */
   private csat(penalty: number): number {
-    return clamp(Math.round(1 + 4 * (this.satisfaction - penalty) + 0.7 * this.rng.normal()), 1, 5);
+    // The same scale use as in NPS answers, in CSAT's units (an NPS point is 1/11 of the range).
+    return clamp(Math.round(1 + 4 * (this.satisfaction - penalty + this.raterBias / 11) + 0.7 * this.rng.normal()), 1, 5);
   }
 
   private ces(penalty: number): number {
-    return clamp(Math.round(7 - 6 * (this.satisfaction - penalty) + 0.9 * this.rng.normal()), 1, 7);
+    return clamp(Math.round(7 - 6 * (this.satisfaction - penalty + this.raterBias / 11) + 0.9 * this.rng.normal()), 1, 7);
   }
 
   private profileEvent(at: number, email: string): ChurnEvent {

@@ -107,6 +107,14 @@ export class Rng {
     }
   }
 
+  /** Beta(a, b) from two gammas; mean a / (a + b). */
+  beta(a: number, b: number): number {
+    const x = this.gamma(a, 1);
+    const y = this.gamma(b, 1);
+    // Both underflow to 0 only for tiny shapes; 0 is then the sensible answer for a churn chance.
+    return x + y === 0 ? 0 : x / (x + y);
+  }
+
   /** Poisson by inversion; the simulator only needs small means (items per basket). */
   poisson(mean: number): number {
     const limit = Math.exp(-mean);

@@ -20,8 +20,26 @@ export interface CustomerTruth {
   decidedAt: number | null;
   /** Whether the customer also sent an explicit cancellation event (otherwise: silent churn). */
   cancelled: boolean;
-  /** Main driver of the churn as the simulator saw it, null when not churned. */
+  /** Main driver of the churn as the simulator saw it, null when not churned (or not decided). */
   churnReason: string | null;
+  /**
+   * How the decision played out: "faded" = weeks of buying less before churnedAt (a model can see
+   * it coming), "sudden" = gone from one day to the next with no change in behaviour beforehand.
+   * Null when the customer never decided to leave.
+   */
+  churnPath: "faded" | "sudden" | null;
+  /**
+   * What set the departure off: "experience" = the signal-driven hazard (satisfaction, support
+   * trouble, disengagement: partly visible in events), "life_event" = the hazard no event shows,
+   * "last_order" = BG/NBD's dropout right after a purchase. Null when not decided.
+   */
+  churnDriver: ChurnDriver | null;
+  /**
+   * Pauses begun inside the window (months with almost no purchases, then a return) and the days
+   * spent pausing inside it, including a pause already under way when the window opened.
+   */
+  pauses: number;
+  pausedDays: number;
   currency: string;
   locale: string;
   /** Counts of events inside the window. */
@@ -33,6 +51,8 @@ export interface CustomerTruth {
   satisfactionStart: number;
   satisfactionEnd: number;
 }
+
+export type ChurnDriver = "experience" | "life_event" | "last_order";
 
 export type GroundTruth = Map<string, CustomerTruth>;
 

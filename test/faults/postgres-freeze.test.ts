@@ -40,7 +40,7 @@ describe("fault: Postgres frozen mid-ingest", () => {
       const during = await readyz(worker.httpPort!);
       expect(during.status).toBe(503);
       expect(during.ms).toBeLessThan(1_500);
-      expect(JSON.parse(during.body).checks.database).toBe(false);
+      expect(JSON.parse(during.body).checks.database.ok).toBe(false);
       await new Promise((r) => setTimeout(r, 5_000));
       const later = await readyz(worker.httpPort!);
       expect(later.ms).toBeLessThan(1_500);

@@ -13,9 +13,11 @@
  * One addition: split nodes carry `classDistribution` (weighted class fractions of the training
  * samples that reached the node). ml-cart stores class fractions on leaves only, and Saabas
  * contributions need them at every node. ml-cart's loader ignores the field (it must not be
- * called `distribution`: that marks a leaf). Every node, leaves included, also carries `cover`:
- * the weighted sample total its class fractions come from (bootstrap count x class weight), which
- * path-dependent TreeSHAP needs to average over the branches a row does not take.
+ * called `distribution`: that marks a leaf). Leaves also carry `cover`: the weighted sample total
+ * their class fractions come from (bootstrap count x class weight), which path-dependent TreeSHAP
+ * needs to average over the branches a row does not take. A split's cover is the sum of its
+ * children's, so it is not written (compileForest derives it); models from before leaf-only
+ * cover may still have it on splits, where it is ignored.
  */
 
 /** ml-cart DecisionTreeClassifier options, as stored per estimator and repeated on every node. */
@@ -47,7 +49,7 @@ export interface CartSplitNodeJson extends CartNodeOptionFields {
   numberSamples: number;
   /** Added by churnwatch's trainer (ignored by ml-cart): weighted class fractions at this node. */
   classDistribution?: number[];
-  /** Added by churnwatch's trainer (ignored by ml-cart): weighted samples in the node. */
+  /** Written by churnwatch's trainer before leaf-only cover; ignored (see the file comment). */
   cover?: number;
   left: CartNodeJson;
   right: CartNodeJson;

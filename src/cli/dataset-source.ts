@@ -2,7 +2,7 @@
  * Shared by build-dataset and train --from-db: the cutoff flags and building the dataset from
  * Postgres or an NDJSON file, with a progress bar.
  */
-import { parseOptionsFrom } from "../../src/config/config.js";
+import { parseOptionsFrom } from "../config/config.js";
 import { existsSync } from "node:fs";
 import {
   DEFAULT_ACTIVE_DAYS,
@@ -11,14 +11,14 @@ import {
   DEFAULT_HORIZON_DAYS,
   makeManifest,
   type DatasetManifest,
-} from "../../src/training/dataset.js";
-import { buildDatasetFromDb, buildDatasetFromEvents, readNdjsonEvents, type BuildRequest, type BuiltDataset } from "../../src/training/event-sources.js";
-import { CliError, dateOption, daysOption, intOption, type OptionSpec } from "./cli.js";
-import { openScriptDatabase, scriptConfig } from "./database.js";
+} from "../training/dataset.js";
+import { buildDatasetFromDb, buildDatasetFromEvents, readNdjsonEvents, type BuildRequest, type BuiltDataset } from "../training/event-sources.js";
+import { CliError, dateOption, daysOption, intOption, type OptionSpec } from "./args.js";
+import { cliConfig, openCliDatabase } from "./database.js";
 import { createProgress } from "./progress.js";
 
 export const DATASET_OPTIONS = {
-  "from-db": { type: "boolean", description: "read the worker's raw_event table (DATABASE_URL, or the embedded database under ./data)" },
+  "from-db": { type: "boolean", description: "read the worker's raw_event table (DATABASE_URL or --database-url; the npm scripts: the embedded database under ./data when unset)" },
   "database-url": { type: "string", value: "URL", description: "PostgreSQL URL instead of DATABASE_URL" },
   "from-ndjson": { type: "string", value: "FILE", description: "read events (one JSON event per line, the Kafka event contract) from a file" },
   from: { type: "string", value: "DATE", description: "first cutoff, e.g. 2025-01-06", defaultText: "90 days after the first event, aligned to --to" },
@@ -66,7 +66,7 @@ export async function buildDatasetFromFlags(values: DatasetFlags, opts: { quiet?
     if (values["from-db"]) throw new CliError("choose one source: --from-db or --from-ndjson");
     const file = values["from-ndjson"];
     if (!existsSync(file)) throw new CliError(`--from-ndjson: file not found: ${file}`, 1);
-    const config = scriptConfig(values["database-url"]);
+    const config = cliConfig(values["database-url"]);
     const events = await readNdjsonEvents(
       file,
       parseOptionsFrom(config.ingest),
@@ -80,8 +80,8 @@ export async function buildDatasetFromFlags(values: DatasetFlags, opts: { quiet?
     progress.finish();
     source = `ndjson:${file}`;
   } else {
-    const config = scriptConfig(values["database-url"]);
-    const { db, close } = await openScriptDatabase(config);
+    const config = cliConfig(values["database-url"]);
+    const { db, close } = await openCliDatabase(config);
     try {
       const progress = createProgress("building rows", { enabled: !opts.quiet, unit: "events" });
       built = await buildDatasetFromDb(db.pool, req, (done, total) => {

@@ -1,6 +1,6 @@
 /** Plain-text tables for the console: metrics of the model next to the baselines, with intervals when known. */
-import type { MetricSet } from "../../src/model/artifact.js";
-import type { BandOutcome } from "../../src/training/thresholds.js";
+import type { MetricSet } from "../model/artifact.js";
+import type { BandOutcome } from "../training/thresholds.js";
 
 type Key = "rocAuc" | "prAuc" | "brier" | "liftTop10" | "precisionTop10" | "ece";
 
