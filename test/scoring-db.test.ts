@@ -92,7 +92,7 @@ const atRiskIds = async (at: number) =>
 
 describe("lifecycle in serving", () => {
   it("a lapsed customer leaves the at-risk digest and gets a lifecycle event; nobody is told a stale level", async () => {
-    await putStates(db.pool, [buyer("lapse-1", NOW, 100), buyer("keep-1", NOW, 64), buyer("fresh-1", NOW, 2)]);
+    await putStates(db.pool, [buyer("lapse-1", NOW, 100), buyer("keep-1", NOW, 90), buyer("fresh-1", NOW, 2)]);
     const first = await rescore(deps(), { asOf: new Date(NOW) });
     expect(first.scored).toBe(3);
     expect(await atRiskIds(NOW)).toEqual(["keep-1", "lapse-1"]);
@@ -281,11 +281,11 @@ describe("isolation", () => {
 
 describe("reasons where someone reads them", () => {
   it("explains published at-risk scores only, and brings digest rows up to date before a digest", async () => {
-    await putStates(db.pool, [buyer("r-high", NOW, 64), buyer("r-low", NOW, 2)]);
+    await putStates(db.pool, [buyer("r-high", NOW, 90), buyer("r-low", NOW, 2)]);
     const r = await rescore(deps(), { asOf: new Date(NOW) });
     expect(r.explained).toBe(1);
     const reasons = async (id: string) => (await db.pool.query("select reasons, reasons_at = scored_at as fresh from customer_score where customer_id = $1", [id])).rows[0];
-    expect((await reasons("r-high")).reasons.map((x: { text: string }) => x.text)).toContain("no purchase for 64 days; usually every 12");
+    expect((await reasons("r-high")).reasons.map((x: { text: string }) => x.text)).toContain("no purchase for 90 days; usually every 12");
     expect(await reasons("r-low")).toEqual({ reasons: [], fresh: true });
     // Two hours later the score barely moves: nothing is published, nothing explained, the reasons lag.
     const quiet = await rescore(deps(), { asOf: new Date(NOW + 2 * 3600_000) });

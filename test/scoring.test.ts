@@ -92,7 +92,7 @@ describe("model checks on load", () => {
     // Through JSON, as an artifact file holds it (toJSON() itself still holds ml-matrix objects).
     const foreign = { ...artifact, forest: JSON.parse(JSON.stringify(rf.toJSON())) };
     expect(() => prepareServingModel(foreign)).toThrow(ArtifactError);
-    expect(() => prepareServingModel(foreign)).toThrow(/no training cover, which the reasons \(TreeSHAP\) need; a forest trained by ml-random-forest itself has none: retrain/);
+    expect(() => prepareServingModel(foreign)).toThrow(/leaves have no training cover, which the reasons \(TreeSHAP\) need; a forest trained by ml-random-forest itself has none: retrain/);
   });
 
   it("refuses a split without a child, a leaf without class fractions, a NaN threshold", () => {
@@ -145,6 +145,7 @@ describe("calibration and levels", () => {
     const s = regularBuyer();
     const at = T0 + 7 * 12 * DAY + 64 * DAY;
     const a = assess(s, at, { model, bands: { medium: 0.98, high: 0.99 } }) as ScoredAssessment;
+    expect(a.riskLevel).not.toBe("high");
     expect(a.kind).toBe("scored");
     expect(a.riskLevel).toBe(riskLevel(a.score, { medium: 0.98, high: 0.99 }));
   });
@@ -185,11 +186,11 @@ describe("scoring a customer", () => {
     const s = regularBuyer();
     const last = T0 + 7 * 12 * DAY;
     const soon = assess(s, last + 5 * DAY, ctxOf(model)) as ScoredAssessment;
-    const silent = assess(s, last + 64 * DAY, ctxOf(model)) as ScoredAssessment;
+    const silent = assess(s, last + 90 * DAY, ctxOf(model)) as ScoredAssessment;
     expect(silent.score).toBeGreaterThan(soon.score + 0.2);
     expect(silent.riskLevel).toBe("high");
     const [reasons] = await inlineExplainer().reasons(model, [silent]);
-    expect(reasons!.map((r) => r.text)).toContain("no purchase for 64 days; usually every 12");
+    expect(reasons!.map((r) => r.text)).toContain("no purchase for 90 days; usually every 12");
     expect(reasons![0]!.weight).toBeGreaterThan(0);
     expect(silent.valueAtRisk).toBeCloseTo(silent.value * silent.score, 1);
   });
@@ -325,10 +326,10 @@ describe("page plan", () => {
 
   it("explains only published medium/high scores", () => {
     const s = regularBuyer("c-x");
-    const p = plan([{ ...base, customer_id: "c-x", state: s }], { asOf: T0 + 7 * 12 * DAY + 64 * DAY });
+    const p = plan([{ ...base, customer_id: "c-x", state: s }], { asOf: T0 + 7 * 12 * DAY + 90 * DAY });
     expect(p.scores[0]!.a.riskLevel).toBe("high");
     expect(p.scores[0]!.explain).toBe(true);
-    const quiet = plan([{ ...base, customer_id: "c-x", state: s }], { asOf: T0 + 7 * 12 * DAY + 64 * DAY, publish: false });
+    const quiet = plan([{ ...base, customer_id: "c-x", state: s }], { asOf: T0 + 7 * 12 * DAY + 90 * DAY, publish: false });
     expect(quiet.scores[0]!.explain).toBe(false);
   });
 });

@@ -27,7 +27,7 @@ const MAX_PROBLEMS = 5;
 /**
  * Structure of ml-random-forest's JSON as serving needs it: every split has a finite threshold, a
  * column inside the tree's feature indexes and both children; every leaf has class fractions in
- * [0, 1]; every node has the training cover TreeSHAP reasons need. Returns the problems found
+ * [0, 1] and the training cover TreeSHAP reasons need. Returns the problems found
  * (at most a few: one broken tree usually means many).
  */
 export function checkForestStructure(forest: RandomForestClassifierJson, nInputs: number): string[] {
@@ -43,7 +43,7 @@ export function checkForestStructure(forest: RandomForestClassifierJson, nInputs
     return [`forest.baseModel.indexes: ${Array.isArray(indexes) ? indexes.length : "no"} feature index lists for ${estimators.length} trees`];
   }
   let missingCover = 0;
-  let nodes = 0;
+  let leaves = 0;
   estimators.forEach((est, t) => {
     const columns = indexes[t];
     if (!Array.isArray(columns) || columns.some((c) => !Number.isInteger(c) || c < 0 || c >= nInputs)) {
@@ -58,15 +58,16 @@ export function checkForestStructure(forest: RandomForestClassifierJson, nInputs
     const stack: [unknown, number, string][] = [[root, 0, "root"]];
     while (stack.length > 0) {
       const [raw, depth, where] = stack.pop()!;
-      nodes++;
       if (typeof raw !== "object" || raw === null) {
         add(`tree ${t} ${where}: missing node (a split needs both children)`);
         continue;
       }
       const node = raw as CartNodeJson;
-      if (typeof node.cover !== "number") missingCover++;
-      else if (!(Number.isFinite(node.cover) && node.cover >= 0)) add(`tree ${t} ${where}: cover ${node.cover} (need a finite number >= 0)`);
+      if (typeof node.cover === "number" && !(Number.isFinite(node.cover) && node.cover >= 0)) add(`tree ${t} ${where}: cover ${node.cover} (need a finite number >= 0)`);
       if (isLeaf(node)) {
+        // TreeSHAP needs the training cover of every leaf (split covers are their sums).
+        leaves++;
+        if (typeof node.cover !== "number") missingCover++;
         const d = Array.isArray(node.distribution) ? node.distribution[0] : undefined;
         if (!Array.isArray(d) || d.length === 0 || d.some((v) => typeof v !== "number" || !(v >= 0 && v <= 1))) {
           add(`tree ${t} ${where}: leaf without class fractions in [0, 1]`);
@@ -87,7 +88,7 @@ export function checkForestStructure(forest: RandomForestClassifierJson, nInputs
   if (missingCover > 0) {
     // First: it is the one problem every forest trained by ml-random-forest itself has.
     problems.unshift(
-      `${missingCover} of ${nodes} nodes have no training cover, which the reasons (TreeSHAP) need; ` +
+      `${missingCover} of ${leaves} leaves have no training cover, which the reasons (TreeSHAP) need; ` +
         "a forest trained by ml-random-forest itself has none: retrain it with churnwatch's trainer (npm run train)",
     );
   }
