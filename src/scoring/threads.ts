@@ -45,6 +45,12 @@ export interface ScoringThreadsOptions {
   minPageRows?: number;
   /** Explain batches with fewer rows run on the calling thread (default 64 per thread). */
   minExplainRows?: number;
+  /**
+   * Young-generation size of each thread, MB (default 64; 0: Node's default). A page allocates
+   * megabytes of short-lived objects (parsed states, events); with Node's default young generation
+   * a fifth of a page's CPU went to garbage collection. Costs at most this much memory per thread.
+   */
+  youngGenerationMb?: number;
 }
 
 export interface ScoringThreads extends PageComputer {
@@ -64,6 +70,7 @@ export function startScoringThreads(opts: ScoringThreadsOptions = {}): ScoringTh
   const size = Math.max(1, opts.threads ?? Math.min(4, os.availableParallelism?.() ?? os.cpus().length));
   const minPageRows = opts.minPageRows ?? 200;
   const minExplainRows = opts.minExplainRows ?? 64;
+  const youngMb = opts.youngGenerationMb ?? 64;
   const inline = inlineExplainer();
   const entry = workerEntry(import.meta.url, "scoring-worker");
   const keys = new WeakMap<ServingModel, string>();
@@ -76,7 +83,7 @@ export function startScoringThreads(opts: ScoringThreadsOptions = {}): ScoringTh
   const start = (): Thread[] => {
     if (threads) return threads;
     const started: Thread[] = Array.from({ length: size }, () => {
-      const worker = new Worker(entry.code, { eval: entry.eval });
+      const worker = new Worker(entry.code, { eval: entry.eval, ...(youngMb > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: youngMb } } : {}) });
       // Idle threads must not keep a finished process (a script, a test) alive.
       worker.unref();
       const thread: Thread = { worker, models: new Set(), busy: 0 };
