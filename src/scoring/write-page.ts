@@ -5,11 +5,11 @@
  * whose row it actually wrote (data-modifying CTEs joined on RETURNING), so a run that lost a
  * race publishes nothing for the customers it lost.
  *
- * Rows travel as one JSON document per statement. Reasons and event payloads are nested as JSON
- * (not as strings inside JSON), so neither side escapes them twice; `payload::text` gives back the
- * exact bytes built in scoring/events.ts.
+ * Rows travel as one text parameter per column (store/columns.ts); event payloads go into the
+ * outbox as the exact text built in scoring/events.ts.
  */
 import type pg from "pg";
+import { column, splitColumn } from "../store/columns.js";
 import type { OutboxEvent } from "../publish/event-outbox.js";
 import type { Reason } from "./reasons.js";
 import type { ScoreWrite, UnscoredWrite } from "./plan.js";
@@ -35,29 +35,34 @@ export interface UnscoredRow {
 
 const str = JSON.stringify;
 
-function eventsJson(rows: readonly { events: readonly OutboxEvent[] }[]): string {
-  const parts: string[] = [];
-  let o = 0;
-  for (const r of rows) {
-    for (const e of r.events) parts.push(`{"o":${o++},"e":${str(e.eventId)},"k":"${e.kind}","i":${str(e.customerId)},"p":${e.payload}}`);
-  }
-  return `[${parts.join(",")}]`;
+/** The events of these rows, in order, as columns (ordinal, event id, kind, customer, payload). */
+function eventColumns(rows: readonly { events: readonly OutboxEvent[] }[]): string[] {
+  const events = rows.flatMap((r) => r.events);
+  return [
+    column(events.map((_, i) => i)), column(events.map((e) => e.eventId)), column(events.map((e) => e.kind)),
+    column(events.map((e) => e.customerId)), column(events.map((e) => e.payload)),
+  ];
 }
+
+const EVENTS_FROM = (first: number) =>
+  `unnest(${splitColumn(first)}, ${splitColumn(first + 1)}, ${splitColumn(first + 2)}, ${splitColumn(first + 3)}, ${splitColumn(first + 4)}) as e(o, e, k, i, p)`;
 
 const SCORES_SQL = `
 with x as (
-  select * from json_to_recordset($1::json)
-    as x(i text, s float8, l text, r json, v float8, p float8, g text[], lc text, b boolean, h boolean)
+  select x.i, x.s::float8 as s, x.l, x.r::json as r, x.v::float8 as v, x.p::float8 as p, coalesce(string_to_array(x.g, ','), '{}') as g,
+         x.lc, x.b::boolean as b, x.h::boolean as h
+    from unnest(${splitColumn(1)}, ${splitColumn(2)}, ${splitColumn(3)}, ${splitColumn(4)}, ${splitColumn(5)}, ${splitColumn(6)},
+                ${splitColumn(7)}, ${splitColumn(8)}, ${splitColumn(9)}, ${splitColumn(10)}) as x(i, s, l, r, v, p, g, lc, b, h)
 ),
 newer_unscored as (
   select u.customer_id from unscored_customer u join x on u.customer_id = x.i
-   where (u.model_seq, u.observed_at) > ($3::int, $2::timestamptz)
+   where (u.model_seq, u.observed_at) > ($12::int, $11::timestamptz)
 ),
 up as (
   insert into customer_score as c (customer_id, score, risk_level, reasons, reasons_at, value, value_at_risk, segments,
                                    model_version, model_seq, scored_at, lifecycle, published_score, published_risk_level, published_at)
-  select x.i, x.s, x.l, coalesce(x.r, '[]'::json), case when x.r is not null then $2::timestamptz end, x.v, x.p, x.g,
-         $4, $3, $2, x.lc, case when x.b then x.s end, case when x.b then x.l end, case when x.b then $2::timestamptz end
+  select x.i, x.s, x.l, coalesce(x.r, '[]'::json), case when x.r is not null then $11::timestamptz end, x.v, x.p, x.g,
+         $13, $12, $11, x.lc, case when x.b then x.s end, case when x.b then x.l end, case when x.b then $11::timestamptz end
     from x where not exists (select 1 from newer_unscored n where n.customer_id = x.i)
   on conflict (customer_id) do update set
     score = excluded.score, risk_level = excluded.risk_level,
@@ -77,52 +82,55 @@ returned as (
 ),
 history as (
   insert into score_history (customer_id, score, risk_level, model_version, scored_at)
-  select x.i, x.s, x.l, $4, $2 from x join up on up.customer_id = x.i where x.h
+  select x.i, x.s, x.l, $13, $11 from x join up on up.customer_id = x.i where x.h
 ),
 events as (
   insert into event_outbox (event_id, kind, customer_id, payload)
-  select e.e, e.k, e.i, e.p::text from json_to_recordset($5::json) as e(o int, e text, k text, i text, p json)
-    join up on up.customer_id = e.i order by e.o
+  select e.e, e.k, e.i, e.p from ${EVENTS_FROM(14)}
+    join up on up.customer_id = e.i order by e.o::int
 )
 select customer_id from up`;
 
-/** One statement's rows and events as JSON text: built off the main thread when scoring runs on threads. */
+/** One statement's columns (rows, then events) as text: built off the main thread when scoring runs on threads. */
 export interface StatementParams {
-  rows: string;
-  events: string;
+  columns: string[];
+  events: string[];
   count: number;
 }
 
 export function scoreParams(rows: readonly ScoreRow[]): StatementParams {
-  const parts: string[] = [];
-  for (const { w, reasons } of rows) {
-    const a = w.a;
-    parts.push(
-      `{"i":${str(a.customerId)},"s":${a.score},"l":"${a.riskLevel}","r":${reasons === null ? "null" : str(reasons)},` +
-        `"v":${a.value},"p":${a.valueAtRisk},"g":${str(w.segments)},"lc":"${a.stage}","b":${w.publish},"h":${w.history}}`,
-    );
-  }
-  return { rows: `[${parts.join(",")}]`, events: eventsJson(rows), count: rows.length };
+  const w = rows.map((r) => r.w);
+  return {
+    columns: [
+      column(w.map((x) => x.a.customerId)), column(w.map((x) => x.a.score)), column(w.map((x) => x.a.riskLevel)),
+      column(rows.map((r) => (r.reasons === null ? null : str(r.reasons)))), column(w.map((x) => x.a.value)),
+      column(w.map((x) => x.a.valueAtRisk)), column(w.map((x) => x.segments.join(","))), column(w.map((x) => x.a.stage)),
+      column(w.map((x) => x.publish)), column(w.map((x) => x.history)),
+    ],
+    events: eventColumns(rows),
+    count: rows.length,
+  };
 }
 
 /** Upserts scores (and their history and events); returns the customers actually written. */
 export async function writeScores(client: pg.ClientBase, params: StatementParams, ctx: WriteContext): Promise<Set<string>> {
   if (params.count === 0) return new Set();
-  const { rows: written } = await client.query<{ customer_id: string }>(SCORES_SQL, [params.rows, ctx.asOf, ctx.seq, ctx.modelVersion, params.events]);
+  const { rows: written } = await client.query<{ customer_id: string }>(SCORES_SQL, [...params.columns, ctx.asOf, ctx.seq, ctx.modelVersion, ...params.events]);
   return new Set(written.map((r) => r.customer_id));
 }
 
 const UNSCORED_SQL = `
 with x as (
-  select * from json_to_recordset($1::json) as x(i text, st text, si timestamptz, v float8, n int, ua timestamptz)
+  select x.i, x.st, x.si::timestamptz as si, x.v::float8 as v, x.n::int as n, x.ua::timestamptz as ua
+    from unnest(${splitColumn(1)}, ${splitColumn(2)}, ${splitColumn(3)}, ${splitColumn(4)}, ${splitColumn(5)}, ${splitColumn(6)}) as x(i, st, si, v, n, ua)
 ),
 newer_score as (
   select c.customer_id from customer_score c join x on c.customer_id = x.i
-   where (c.model_seq, c.scored_at) > ($3::int, $2::timestamptz)
+   where (c.model_seq, c.scored_at) > ($8::int, $7::timestamptz)
 ),
 up as (
   insert into unscored_customer as u (customer_id, stage, since, value, model_seq, observed_at, state_event_count, state_updated_at)
-  select x.i, x.st, x.si, x.v, $3, $2, x.n, x.ua from x where not exists (select 1 from newer_score n where n.customer_id = x.i)
+  select x.i, x.st, x.si, x.v, $8, $7, x.n, x.ua from x where not exists (select 1 from newer_score n where n.customer_id = x.i)
   on conflict (customer_id) do update set
     stage = excluded.stage, since = excluded.since, value = excluded.value, model_seq = excluded.model_seq, observed_at = excluded.observed_at,
     state_event_count = excluded.state_event_count, state_updated_at = excluded.state_updated_at
@@ -134,21 +142,27 @@ left_population as (
 ),
 events as (
   insert into event_outbox (event_id, kind, customer_id, payload)
-  select e.e, e.k, e.i, e.p::text from json_to_recordset($4::json) as e(o int, e text, k text, i text, p json)
-    join up on up.customer_id = e.i order by e.o
+  select e.e, e.k, e.i, e.p from ${EVENTS_FROM(9)}
+    join up on up.customer_id = e.i order by e.o::int
 )
 select customer_id from up`;
 
 export function unscoredParams(rows: readonly UnscoredRow[]): StatementParams {
-  const data = rows.map(({ w }) => ({
-    i: w.a.customerId, st: w.a.stage, si: w.a.since === null ? null : new Date(w.a.since).toISOString(), v: w.a.value, n: w.eventCount, ua: w.updatedAt.toISOString(),
-  }));
-  return { rows: str(data), events: eventsJson(rows), count: rows.length };
+  const w = rows.map((r) => r.w);
+  return {
+    columns: [
+      column(w.map((x) => x.a.customerId)), column(w.map((x) => x.a.stage)),
+      column(w.map((x) => (x.a.since === null ? null : new Date(x.a.since).toISOString()))), column(w.map((x) => x.a.value)),
+      column(w.map((x) => x.eventCount)), column(w.map((x) => x.updatedAt.toISOString())),
+    ],
+    events: eventColumns(rows),
+    count: rows.length,
+  };
 }
 
 /** Records stage changes outside the population (and drops their scores); returns the customers written. */
 export async function writeUnscored(client: pg.ClientBase, params: StatementParams, ctx: WriteContext): Promise<Set<string>> {
   if (params.count === 0) return new Set();
-  const { rows: written } = await client.query<{ customer_id: string }>(UNSCORED_SQL, [params.rows, ctx.asOf, ctx.seq, params.events]);
+  const { rows: written } = await client.query<{ customer_id: string }>(UNSCORED_SQL, [...params.columns, ctx.asOf, ctx.seq, ...params.events]);
   return new Set(written.map((r) => r.customer_id));
 }
