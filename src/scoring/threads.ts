@@ -92,6 +92,7 @@ export function startScoringThreads(opts: ScoringThreadsOptions = {}): ScoringTh
         if (!p) return;
         pending.delete(m.id);
         if (--thread.busy === 0) worker.unref();
+        released();
         if (m.error !== undefined) p.reject(new Error(m.error));
         else p.resolve(m);
       });
@@ -101,8 +102,9 @@ export function startScoringThreads(opts: ScoringThreadsOptions = {}): ScoringTh
           pending.delete(id);
           p.reject(err);
         }
-        // Start afresh on the next call (a crashed thread is not reused).
+        // Start afresh on the next call (a crashed thread is not reused); whoever waits for a thread retries.
         if (threads === started) threads = null;
+        while (waiting.length > 0) released();
       };
       worker.on("error", fail);
       worker.on("exit", (code) => fail(new Error(`scoring thread exited with code ${code}`)));
@@ -121,10 +123,25 @@ export function startScoringThreads(opts: ScoringThreadsOptions = {}): ScoringTh
     return k;
   };
 
-  /** The least busy thread, given the model if it does not have it yet. */
-  const send = (model: ServingModel, request: (key: string, id: number) => ThreadRequest): Promise<ThreadReply> => {
-    const pool = start();
-    const thread = pool.reduce((a, b) => (b.busy < a.busy ? b : a));
+  // Work goes to a thread only when it is free: pages differ in cost (how many are explained), and
+  // a page queued behind a long one on a busy thread would leave the other thread idle.
+  const waiting: (() => void)[] = [];
+  const freeThread = async (): Promise<Thread> => {
+    for (;;) {
+      const idle = start().find((t) => t.busy === 0);
+      if (idle) {
+        // Reserved at once: another caller looking in the same tick must not pick it too.
+        if (idle.busy++ === 0) idle.worker.ref();
+        return idle;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  };
+  const released = () => waiting.shift()?.();
+
+  /** A free thread, given the model if it does not have it yet. */
+  const send = async (model: ServingModel, request: (key: string, id: number) => ThreadRequest): Promise<ThreadReply> => {
+    const thread = await freeThread();
     const key = keyOf(model);
     if (!thread.models.has(key)) {
       thread.worker.postMessage({ type: "model", key, artifact: model.artifact } satisfies ThreadRequest);
@@ -133,7 +150,6 @@ export function startScoringThreads(opts: ScoringThreadsOptions = {}): ScoringTh
     const id = nextId++;
     return new Promise<ThreadReply>((resolve, reject) => {
       pending.set(id, { thread, resolve, reject });
-      if (thread.busy++ === 0) thread.worker.ref();
       thread.worker.postMessage(request(key, id));
     });
   };
