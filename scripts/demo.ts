@@ -79,12 +79,16 @@ async function main() {
       await new Promise((r) => setTimeout(r, 100));
     }
     const ingestSeconds = (Date.now() - started) / 1000;
-    await worker.scoring.flush();
-    // Risk and lifecycle events leave through the event outbox: wait until the relay has sent them.
-    await worker.relay.drain(300_000);
-    const digest = await worker.digestNow(new Date()) as { digests: { segment: string; status: string; customers: number }[] } | null;
-    await report(worker.db.pool, worker, ingestSeconds, kafka, workerConfig.kafka.topics.riskScores, workerConfig.kafka.topics.dlq, digest, workerConfig.outreach.outboxDir);
-    await worker.stop();
+    try {
+      await worker.scoring.flush();
+      // Risk and lifecycle events leave through the event outbox: wait until the relay has sent them.
+      await worker.relay.drain(300_000);
+      const digest = await worker.digestNow(new Date()) as { digests: { segment: string; status: string; customers: number }[] } | null;
+      await report(worker.db.pool, worker, ingestSeconds, kafka, workerConfig.kafka.topics.riskScores, workerConfig.kafka.topics.dlq, digest, workerConfig.outreach.outboxDir);
+    } finally {
+      // Before the broker and the database go: a worker left running would log their absence.
+      await worker.stop();
+    }
   } finally {
     await broker.stop();
     await stopPg?.();

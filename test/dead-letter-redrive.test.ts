@@ -4,21 +4,17 @@
  * original bytes, the worker applies it, and a second redrive sends nothing.
  */
 import { spawn } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ChurnEvent } from "../src/events/schema.js";
 import { REDRIVE_HEADER, listDeadLetters, summariseDeadLetters } from "../src/admin/dead-letters.js";
 import { count } from "./support/exactly-once.js";
 import { produce, readTopicUntil, waitFor } from "./support/kafka.js";
-import { startFaultBed, type FaultBed } from "./support/fault-bed.js";
+import { useFaultBed } from "./support/fault-bed.js";
 import { testEnv } from "./support/worker.js";
 import { loadConfig } from "../src/config/config.js";
 import { startWorker } from "../src/worker.js";
 
-let bed: FaultBed;
-beforeAll(async () => {
-  bed = await startFaultBed();
-});
-afterAll(async () => bed?.stop());
+const bed = useFaultBed();
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {

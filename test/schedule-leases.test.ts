@@ -72,7 +72,7 @@ async function row(name: string, slot: string) {
 
 async function gauge(metrics: ReturnType<typeof createMetrics>, which: "jobLastSuccess" | "jobLastFailure", name: string): Promise<number | undefined> {
   const m = await metrics[which].get();
-  return m.values.find((v) => v.labels.job === name)?.value;
+  return m.values.find((v) => v.labels.job_name === name)?.value;
 }
 
 describe("job leases and retries", () => {
@@ -125,7 +125,7 @@ describe("job leases and retries", () => {
     expect(await gauge(w.metrics, "jobLastSuccess", "flaky")).toBeCloseTo(st.last_success_at.getTime() / 1000, 3);
     expect(await gauge(w.metrics, "jobLastFailure", "flaky")).toBeCloseTo(st.last_failure_at.getTime() / 1000, 3);
     const duration = await w.metrics.jobDuration.get();
-    expect(duration.values.find((v) => v.metricName === "churnwatch_job_duration_seconds_count" && v.labels.job === "flaky")?.value).toBe(3);
+    expect(duration.values.find((v) => v.metricName === "churnwatch_job_duration_seconds_count" && v.labels.job_name === "flaky")?.value).toBe(3);
     // Done is done: the slot does not run again.
     expect(await w.scheduler.runNow("flaky", "s1", at)).toBeNull();
     expect(calls).toBe(3);

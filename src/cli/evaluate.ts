@@ -12,7 +12,8 @@ import { DEFAULT_BOOTSTRAP } from "../training/bootstrap.js";
 import { readDatasetCsv } from "../training/dataset-csv.js";
 import { DEFAULT_SPLIT } from "../training/split.js";
 import { readArtifactFile, readPointer } from "../model/registry.js";
-import { DEFAULT_RISK_BANDS, formatRiskBands, parseRiskBands, type RiskBands } from "../model/risk-levels.js";
+import { DEFAULT_RISK_BANDS, formatRiskBands, type RiskBands } from "../model/risk-levels.js";
+import { riskBandsOption } from "./risk-bands-option.js";
 import { renderReport } from "../training/report.js";
 import { CliError, defineCli, intOption } from "./args.js";
 import { bandsLine, metricsTable } from "./format.js";
@@ -48,21 +49,12 @@ Example:
   $0 --current --dataset data/dataset.csv --report reports/eval.html`,
 });
 
-function bandsOption(value: string | undefined): RiskBands {
-  const text = value ?? process.env.RISK_BANDS;
-  if (text === undefined || text.trim() === "") return { ...DEFAULT_RISK_BANDS };
-  try {
-    return parseRiskBands(text);
-  } catch (err) {
-    throw new CliError(`${value !== undefined ? "--risk-bands" : "RISK_BANDS"}: ${(err as Error).message}`);
-  }
-}
 
 export async function main(argv: string[], prog = "churnwatch evaluate"): Promise<number> {
   const v = cli.parse(argv, prog);
   if (!v.dataset) throw new CliError("--dataset FILE is required");
   if (Boolean(v.model) === Boolean(v.current)) throw new CliError("choose one model: --model FILE or --current");
-  const bands = bandsOption(v["risk-bands"]);
+  const bands = riskBandsOption(v["risk-bands"]);
   const bootstrap = { ...DEFAULT_BOOTSTRAP, replicates: intOption(v.bootstrap, "bootstrap", DEFAULT_BOOTSTRAP.replicates, { min: 50, max: 100_000 }) };
   let file = v.model!;
   if (v.current) {

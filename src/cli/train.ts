@@ -13,7 +13,8 @@ import { manifestPathFor, readDatasetCsv, writeDatasetCsv, writeManifest } from 
 import { DEFAULT_ACTIVE_DAYS, DEFAULT_EVERY_DAYS, makeManifest, populationRule, type Dataset, type PopulationRule } from "../training/dataset.js";
 import { DEFAULT_FIT, describeParams, fitChurnModel } from "../training/fit.js";
 import type { ForestParams } from "../model/artifact.js";
-import { DEFAULT_RISK_BANDS, formatRiskBands, parseRiskBands, type RiskBands } from "../model/risk-levels.js";
+import { DEFAULT_RISK_BANDS, formatRiskBands, type RiskBands } from "../model/risk-levels.js";
+import { riskBandsOption } from "./risk-bands-option.js";
 import { DEFAULT_BOOTSTRAP } from "../training/bootstrap.js";
 import { DEFAULT_GRID, DEFAULT_SEARCH_TREES } from "../training/search.js";
 import { decidePromotion, type PromotionDecision } from "../training/promotion.js";
@@ -100,15 +101,6 @@ function classWeightOption(value: string | undefined): ForestParams["classWeight
   throw new CliError(`--class-weight must be balanced or none, got "${value}"`);
 }
 
-function bandsOption(value: string | undefined): RiskBands {
-  const text = value ?? process.env.RISK_BANDS;
-  if (text === undefined || text.trim() === "") return { ...DEFAULT_RISK_BANDS };
-  try {
-    return parseRiskBands(text);
-  } catch (err) {
-    throw new CliError(`${value !== undefined ? "--risk-bands" : "RISK_BANDS"}: ${(err as Error).message}`);
-  }
-}
 
 function defaultVersion(now: Date): string {
   return now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -127,7 +119,7 @@ export async function main(argv: string[], prog = "churnwatch train"): Promise<n
   if (sources !== 1) throw new CliError("choose exactly one source: --dataset FILE, --from-db / --from-ndjson FILE, or --starter");
   const calibration = v.calibration ?? "auto";
   if (!["auto", "isotonic", "platt"].includes(calibration)) throw new CliError(`--calibration must be isotonic, platt or auto, got "${calibration}"`);
-  const bands = bandsOption(v["risk-bands"]);
+  const bands = riskBandsOption(v["risk-bands"]);
   const bootstrap = { ...DEFAULT_BOOTSTRAP, replicates: intOption(v.bootstrap, "bootstrap", DEFAULT_BOOTSTRAP.replicates, { min: 50, max: 100_000 }) };
   const minGain = v["min-gain"] === undefined ? undefined : numberOption(v["min-gain"], "min-gain", 0, { min: -1, max: 1 });
   if (minGain !== undefined && !v.promote) throw new CliError("--min-gain only matters with --promote");

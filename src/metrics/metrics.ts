@@ -70,10 +70,10 @@ export function createMetrics(withDefaults = true) {
     modelReloadFailures: new Counter({ name: "churnwatch_model_reload_failures_total", help: "New models refused at load (the previous one kept serving)", registers }),
 
     // scheduled jobs
-    jobLastSuccess: new Gauge({ name: "churnwatch_job_last_success_timestamp_seconds", help: "When a job last finished without error", labelNames: ["job"], registers }),
-    jobLastFailure: new Gauge({ name: "churnwatch_job_last_failure_timestamp_seconds", help: "When a job last failed", labelNames: ["job"], registers }),
+    jobLastSuccess: new Gauge({ name: "churnwatch_job_last_success_timestamp_seconds", help: "When a job last finished without error", labelNames: ["job_name"], registers }),
+    jobLastFailure: new Gauge({ name: "churnwatch_job_last_failure_timestamp_seconds", help: "When a job last failed", labelNames: ["job_name"], registers }),
     jobDuration: new Histogram({
-      name: "churnwatch_job_duration_seconds", help: "Run time of scheduled jobs", labelNames: ["job"],
+      name: "churnwatch_job_duration_seconds", help: "Run time of scheduled jobs", labelNames: ["job_name"],
       buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600], registers,
     }),
 

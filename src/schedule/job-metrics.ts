@@ -13,18 +13,18 @@ const seconds = (d: Date) => d.getTime() / 1000;
 
 export function recordAttempt(m: JobMetrics | undefined, job: string, ok: boolean, at: Date, durationMs: number): void {
   if (!m) return;
-  (ok ? m.jobLastSuccess : m.jobLastFailure).set({ job }, seconds(at));
-  m.jobDuration.observe({ job }, durationMs / 1000);
+  (ok ? m.jobLastSuccess : m.jobLastFailure).set({ job_name: job }, seconds(at));
+  m.jobDuration.observe({ job_name: job }, durationMs / 1000);
 }
 
 export function recordGivenUp(m: JobMetrics | undefined, job: string, at: Date): void {
-  m?.jobLastFailure.set({ job }, seconds(at));
+  m?.jobLastFailure.set({ job_name: job }, seconds(at));
 }
 
 export function exportJobStatus(m: JobMetrics | undefined, rows: readonly JobStatusRow[]): void {
   if (!m) return;
   for (const r of rows) {
-    if (r.last_success_at) m.jobLastSuccess.set({ job: r.job }, seconds(r.last_success_at));
-    if (r.last_failure_at) m.jobLastFailure.set({ job: r.job }, seconds(r.last_failure_at));
+    if (r.last_success_at) m.jobLastSuccess.set({ job_name: r.job }, seconds(r.last_success_at));
+    if (r.last_failure_at) m.jobLastFailure.set({ job_name: r.job }, seconds(r.last_failure_at));
   }
 }

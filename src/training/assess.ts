@@ -15,9 +15,9 @@ import { populationOf, type ModelArtifact, type TestMetrics } from "../model/art
 import { calibrate } from "../model/calibration.js";
 import { DEFAULT_RISK_BANDS, type RiskBands } from "../model/risk-levels.js";
 import { baselineScorers } from "./baselines.js";
-import { bootstrapScorers, DEFAULT_BOOTSTRAP, MetricEngine, type BootstrapOptions, type Interval } from "./bootstrap.js";
+import { DEFAULT_BOOTSTRAP, type BootstrapOptions } from "./bootstrap.js";
 import { iso, type Dataset, type DatasetManifest, type DatasetRow } from "./dataset.js";
-import { metricSetFrom, type ScoredSeries } from "./evaluate.js";
+import { compareWithBaselines, type ScoredSeries } from "./evaluate.js";
 import { describeDoubts } from "./fit.js";
 import { rawScores } from "./score.js";
 import { DEFAULT_SPLIT, distinctCutoffs, SplitError, timeSplit } from "./split.js";
@@ -118,21 +118,8 @@ export function assessArtifact(artifact: ModelArtifact, dataset: Dataset, opts: 
   const served = Float64Array.from(raw, (s) => calibrate(s, artifact.calibration));
   const groups = rows.map((r) => r.customerId);
   const baselines = baselineScorers(rows, calibrationRows, dataset.featureNames);
-  const engines = [new MetricEngine(labels, raw, served), ...baselines.map((b) => new MetricEngine(labels, b.rankScores, b.probabilities))];
   const bootstrap = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
-  const boot = bootstrapScorers(engines, groups, bootstrap);
-  const series: ScoredSeries[] = engines.map((e, i) => ({
-    name: i === 0 ? "model" : baselines[i - 1]!.name,
-    labels,
-    rankScores: e.rankScores,
-    probabilities: e.probabilities,
-    metrics: metricSetFrom(e, boot.intervals[i]!),
-  }));
-  const rocAucGain: Record<string, { estimate: number; interval: Interval }> = {};
-  baselines.forEach((b, i) => {
-    const d = boot.rocAucVsFirst[i + 1]!;
-    rocAucGain[b.name] = { estimate: -d.estimate, interval: [-d.interval[1], -d.interval[0]] };
-  });
+  const { series, rocAucGain } = compareWithBaselines(labels, { rankScores: raw, probabilities: served }, baselines, groups, bootstrap);
   const bands = opts.bands ?? DEFAULT_RISK_BANDS;
   const t = artifact.thresholds;
   if (t.medium !== bands.medium || t.high !== bands.high) {

@@ -12,7 +12,7 @@
  * One implementation (bootstrap.ts's MetricEngine) serves point estimates and intervals.
  */
 import type { MetricSet } from "../model/artifact.js";
-import { MetricEngine, type Interval, type MetricKey } from "./bootstrap.js";
+import { bootstrapScorers, MetricEngine, type BootstrapOptions, type Interval, type MetricKey } from "./bootstrap.js";
 
 export { TOP_SHARE } from "./bootstrap.js";
 
@@ -41,6 +41,36 @@ export function metricSetFrom(engine: MetricEngine, intervals?: Record<MetricKey
   for (let i = 0; i < engine.n; i++) positives += engine.labels[i]!;
   const m = engine.compute();
   return { rows: engine.n, positives, ...m, ...(intervals ? { intervals } : {}) };
+}
+
+/**
+ * The model next to the baselines on the same rows: each one's metrics with customer-bootstrap
+ * intervals, and the model's ROC AUC gain over each baseline from the same (paired) replicates.
+ * Train's test period and evaluate use this one comparison, so they cannot disagree.
+ */
+export function compareWithBaselines(
+  labels: Uint8Array,
+  model: { rankScores: Float64Array; probabilities: Float64Array },
+  baselines: readonly { name: string; rankScores: Float64Array; probabilities: Float64Array }[],
+  groups: readonly string[],
+  bootstrap: BootstrapOptions,
+): { series: ScoredSeries[]; rocAucGain: Record<string, { estimate: number; interval: Interval }> } {
+  const engines = [model, ...baselines].map((s) => new MetricEngine(labels, s.rankScores, s.probabilities));
+  const boot = bootstrapScorers(engines, groups, bootstrap);
+  const series: ScoredSeries[] = engines.map((e, i) => ({
+    name: i === 0 ? "model" : baselines[i - 1]!.name,
+    labels,
+    rankScores: e.rankScores,
+    probabilities: e.probabilities,
+    metrics: metricSetFrom(e, boot.intervals[i]!),
+  }));
+  // Model minus baseline (bootstrapScorers gives baseline minus model, the first scorer).
+  const rocAucGain: Record<string, { estimate: number; interval: Interval }> = {};
+  baselines.forEach((b, i) => {
+    const d = boot.rocAucVsFirst[i + 1]!;
+    rocAucGain[b.name] = { estimate: -d.estimate, interval: [-d.interval[1], -d.interval[0]] };
+  });
+  return { series, rocAucGain };
 }
 
 export interface CurvePoint {

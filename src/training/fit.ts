@@ -18,9 +18,9 @@ import { DEFAULT_RISK_BANDS, checkRiskBands, type RiskBands } from "../model/ris
 import { prebin, trainRandomForest } from "./forest/index.js";
 import { applyCalibration, chooseCalibration, crossFitCalibrate, type CalibrationMethod } from "./calibration.js";
 import { BASELINE_NAMES, baselineScorers, baselineScores } from "./baselines.js";
-import { bootstrapScorers, DEFAULT_BOOTSTRAP, MetricEngine, type BootstrapOptions, type Interval } from "./bootstrap.js";
+import { DEFAULT_BOOTSTRAP, type BootstrapOptions } from "./bootstrap.js";
 import { DEFAULT_ACTIVE_DAYS, churnDefinitionText, countsPerCutoff, iso, populationRule, type CutoffCount, type Dataset, type DatasetRow, type PopulationRule } from "./dataset.js";
-import { metricSet, metricSetFrom, type ScoredSeries } from "./evaluate.js";
+import { compareWithBaselines, metricSet, type ScoredSeries } from "./evaluate.js";
 import { rawScores } from "./score.js";
 import { DEFAULT_GRID, DEFAULT_SEARCH_TREES, forestOptions, searchHyperparameters, type Grid } from "./search.js";
 import { DEFAULT_SPLIT, timeSplit } from "./split.js";
@@ -201,21 +201,7 @@ export async function fitChurnModel(dataset: Dataset, opts: FitOptions): Promise
   const calibratedTest = applyCalibration(rawTest, calibration);
   const testGroups = split.test.map((r) => r.customerId);
   const baselines = baselineScorers(split.test, split.validation, dataset.featureNames);
-  const engines = [new MetricEngine(yTest, rawTest, calibratedTest), ...baselines.map((b) => new MetricEngine(yTest, b.rankScores, b.probabilities))];
-  const boot = bootstrapScorers(engines, testGroups, bootstrap);
-  const series: ScoredSeries[] = engines.map((e, i) => ({
-    name: i === 0 ? "model" : baselines[i - 1]!.name,
-    labels: yTest,
-    rankScores: e.rankScores,
-    probabilities: e.probabilities,
-    metrics: metricSetFrom(e, boot.intervals[i]!),
-  }));
-  // Model minus baseline (bootstrapScorers gives baseline minus model, the first scorer).
-  const rocAucGain: Record<string, { estimate: number; interval: Interval }> = {};
-  baselines.forEach((b, i) => {
-    const d = boot.rocAucVsFirst[i + 1]!;
-    rocAucGain[b.name] = { estimate: -d.estimate, interval: [-d.interval[1], -d.interval[0]] };
-  });
+  const { series, rocAucGain } = compareWithBaselines(yTest, { rankScores: rawTest, probabilities: calibratedTest }, baselines, testGroups, bootstrap);
   const bandResult = bandOutcomes(calibratedTest, yTest, bands, { groups: testGroups, bootstrap });
   const customers = new Set(testGroups).size;
   const testMetrics: TestMetrics = {

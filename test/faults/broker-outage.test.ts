@@ -2,17 +2,13 @@
  * Fault: the Kafka broker goes away for 20 s in the middle of ingest and comes back. The worker
  * keeps its state, reconnects by itself and applies every event exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { simulate } from "../../src/simulate/index.js";
 import { expectExactlyOnce } from "../support/exactly-once.js";
 import { waitFor } from "../support/kafka.js";
-import { report, since, startFaultBed, waitForEvents, type FaultBed } from "../support/fault-bed.js";
+import { report, since, waitForEvents, useFaultBed } from "../support/fault-bed.js";
 
-let bed: FaultBed;
-beforeAll(async () => {
-  bed = await startFaultBed();
-});
-afterAll(async () => bed?.stop());
+const bed = useFaultBed();
 
 describe("fault: broker outage mid-ingest", () => {
   it("recovers after 20 s without the broker, nothing lost or doubled", async () => {

@@ -3,17 +3,13 @@
  * Ingest must not wait for it: valid events are applied, rejects are kept in the dead_letter
  * table, and once the topic accepts writes again the relay publishes each of them exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { simulate } from "../../src/simulate/index.js";
 import { count, expectExactlyOnce } from "../support/exactly-once.js";
 import { produce, readTopic, waitFor } from "../support/kafka.js";
-import { report, since, startFaultBed, waitForEvents, type FaultBed } from "../support/fault-bed.js";
+import { report, since, waitForEvents, useFaultBed } from "../support/fault-bed.js";
 
-let bed: FaultBed;
-beforeAll(async () => {
-  bed = await startFaultBed();
-});
-afterAll(async () => bed?.stop());
+const bed = useFaultBed();
 
 describe("fault: dead-letter topic unwritable", () => {
   it("applies valid events meanwhile and publishes the dead letters once the topic is back", async () => {

@@ -116,7 +116,7 @@ describe("fault: a job's worker is killed mid-run", () => {
       expect((await pool.query("select attempts, status from job_run where job = $1", [job])).rows).toEqual([{ attempts: 2, status: "succeeded" }]);
 
       const status = (await pool.query<{ last_success_at: Date }>("select last_success_at from job_status where job = $1", [job])).rows[0]!;
-      const gauge = (await metrics.jobLastSuccess.get()).values.find((v) => v.labels.job === job)?.value;
+      const gauge = (await metrics.jobLastSuccess.get()).values.find((v) => v.labels.job_name === job)?.value;
       expect(gauge).toBeCloseTo(status.last_success_at.getTime() / 1000, 3);
 
       report("job worker SIGKILLed mid-run", {

@@ -3,18 +3,14 @@
  * moments while it ingests, and restarted each time, as an orchestrator would. No batch may be
  * lost or applied twice, whatever instant the kill hits (fetch, transaction, commit, Kafka commit).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { simulate } from "../../src/simulate/index.js";
 import { Rng } from "../../src/simulate/random.js";
 import { count, expectExactlyOnce } from "../support/exactly-once.js";
 import { waitFor } from "../support/kafka.js";
-import { report, since, startFaultBed, waitForEvents, type FaultBed } from "../support/fault-bed.js";
+import { report, since, waitForEvents, useFaultBed } from "../support/fault-bed.js";
 
-let bed: FaultBed;
-beforeAll(async () => {
-  bed = await startFaultBed();
-});
-afterAll(async () => bed?.stop());
+const bed = useFaultBed();
 
 const KILLS = 10;
 

@@ -5,20 +5,16 @@
  * ones are stored, and no partition is held up: every valid event behind a poison message is
  * applied exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parseEvent } from "../../src/events/parse.js";
 import { simulate } from "../../src/simulate/index.js";
 import { DLQ_HEADERS } from "../../src/ingest/dead-letter.js";
 import { loadCorpus } from "../support/events-corpus.js";
 import { produce, readTopic, waitFor } from "../support/kafka.js";
 import { count, expectExactlyOnce } from "../support/exactly-once.js";
-import { report, startFaultBed, since, type FaultBed } from "../support/fault-bed.js";
+import { report, since, useFaultBed } from "../support/fault-bed.js";
 
-let bed: FaultBed;
-beforeAll(async () => {
-  bed = await startFaultBed();
-});
-afterAll(async () => bed?.stop());
+const bed = useFaultBed();
 
 describe("fault: poison messages in the stream", () => {
   it("dead-letters each reject once, stores the accepted ones, and holds up no valid event", async () => {

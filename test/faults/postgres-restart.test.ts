@@ -3,17 +3,13 @@
  * starts again 5 s later. Failed batches are rewound and fetched again from the offsets Postgres
  * holds; readiness is false while the database is away; every event lands exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { simulate } from "../../src/simulate/index.js";
 import { expectExactlyOnce } from "../support/exactly-once.js";
 import { waitFor } from "../support/kafka.js";
-import { report, since, startFaultBed, waitForEvents, type FaultBed } from "../support/fault-bed.js";
+import { report, since, waitForEvents, useFaultBed } from "../support/fault-bed.js";
 
-let bed: FaultBed;
-beforeAll(async () => {
-  bed = await startFaultBed();
-});
-afterAll(async () => bed?.stop());
+const bed = useFaultBed();
 
 describe("fault: Postgres restart mid-ingest", () => {
   it("rewinds failed batches and applies every event once after the restart", async () => {

@@ -3,17 +3,13 @@
  * are queued and in flight), then the first is SIGKILLed (its partitions move again after its
  * session times out). Totals must be exact.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { simulate } from "../../src/simulate/index.js";
 import { expectExactlyOnce } from "../support/exactly-once.js";
 import { waitFor } from "../support/kafka.js";
-import { report, since, startFaultBed, waitForEvents, type FaultBed } from "../support/fault-bed.js";
+import { report, since, waitForEvents, useFaultBed } from "../support/fault-bed.js";
 
-let bed: FaultBed;
-beforeAll(async () => {
-  bed = await startFaultBed();
-});
-afterAll(async () => bed?.stop());
+const bed = useFaultBed();
 
 describe("fault: a worker joins mid-stream, another is killed", () => {
   it("applies every event exactly once across two rebalances", { timeout: 240_000 }, async () => {

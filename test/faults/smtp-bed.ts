@@ -10,6 +10,9 @@ import { migrate } from "../../src/store/migrate.js";
 import type { Worker } from "../../src/worker.js";
 import { waitFor } from "../support/kafka.js";
 import type { Scenario } from "../support/fault-bed.js";
+import { afterAll, beforeAll } from "vitest";
+import { freePort } from "../support/servers.js";
+import { TestSmtp } from "../support/smtp.js";
 
 /** Outbox settings that make the fault visible within seconds instead of minutes. */
 export const FAST_OUTBOX = {
@@ -113,4 +116,28 @@ export async function ingestWhileProbing(s: Scenario, worker: Worker, events: re
   probe.ms = Date.now() - start;
   probe.eventsPerSecond = Math.round(events.length / (probe.ms / 1000));
   return probe;
+}
+
+/**
+ * An in-process SMTP server for the test file, started before its tests and stopped after them.
+ * The returned object forwards reads and writes (mode, delayMs, ...) to the running server.
+ */
+export function useTestSmtp(): TestSmtp {
+  let smtp: TestSmtp | undefined;
+  beforeAll(async () => {
+    smtp = new TestSmtp(await freePort());
+    await smtp.start();
+  });
+  afterAll(async () => smtp?.stop());
+  const target = (): TestSmtp => {
+    if (!smtp) throw new Error("the SMTP server starts in beforeAll: use it inside hooks and tests");
+    return smtp;
+  };
+  return new Proxy({} as TestSmtp, {
+    get: (_, prop) => {
+      const value = Reflect.get(target(), prop) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target()) : value;
+    },
+    set: (_, prop, value) => Reflect.set(target(), prop, value),
+  });
 }

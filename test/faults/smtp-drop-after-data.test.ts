@@ -4,24 +4,13 @@
  * retries (at least once): the mail arrives, possibly more than once, and every copy carries the
  * same Message-ID and the same bytes, which is what lets mail clients and Gmail collapse them.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../support/kafka.js";
-import { report, startFaultBed, type FaultBed } from "../support/fault-bed.js";
-import { freePort } from "../support/servers.js";
-import { TestSmtp } from "../support/smtp.js";
-import { enqueueMails, FAST_OUTBOX, outboxRows, waitAllSent } from "./smtp-bed.js";
+import { report, useFaultBed } from "../support/fault-bed.js";
+import { enqueueMails, FAST_OUTBOX, outboxRows, waitAllSent, useTestSmtp } from "./smtp-bed.js";
 
-let bed: FaultBed;
-let smtp: TestSmtp;
-beforeAll(async () => {
-  bed = await startFaultBed();
-  smtp = new TestSmtp(await freePort());
-  await smtp.start();
-});
-afterAll(async () => {
-  await smtp?.stop();
-  await bed?.stop();
-});
+const bed = useFaultBed();
+const smtp = useTestSmtp();
 
 describe("fault: SMTP relay drops the connection after DATA", () => {
   it("delivers every mail; all copies of one mail have the same Message-ID and bytes", async () => {

@@ -5,26 +5,15 @@
  * (same events, measured in the same run), the pool must never run dry, /readyz must answer
  * within a second, and once the relay behaves every mail arrives exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { simulate } from "../../src/simulate/index.js";
 import { expectExactlyOnce } from "../support/exactly-once.js";
 import { waitFor } from "../support/kafka.js";
-import { report, startFaultBed, type FaultBed } from "../support/fault-bed.js";
-import { freePort } from "../support/servers.js";
-import { TestSmtp } from "../support/smtp.js";
-import { enqueueMails, FAST_OUTBOX, ingestWhileProbing, outboxRows, waitAllSent } from "./smtp-bed.js";
+import { report, useFaultBed } from "../support/fault-bed.js";
+import { enqueueMails, FAST_OUTBOX, ingestWhileProbing, outboxRows, waitAllSent, useTestSmtp } from "./smtp-bed.js";
 
-let bed: FaultBed;
-let smtp: TestSmtp;
-beforeAll(async () => {
-  bed = await startFaultBed();
-  smtp = new TestSmtp(await freePort());
-  await smtp.start();
-});
-afterAll(async () => {
-  await smtp?.stop();
-  await bed?.stop();
-});
+const bed = useFaultBed();
+const smtp = useTestSmtp();
 
 const SMTP_TIMEOUT_MS = 2_000;
 

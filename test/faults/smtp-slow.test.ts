@@ -4,26 +4,15 @@
  * must keep pace, with no pool starvation and /readyz answering within a second. Every mail still
  * arrives exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { simulate } from "../../src/simulate/index.js";
 import { expectExactlyOnce } from "../support/exactly-once.js";
 import { waitFor } from "../support/kafka.js";
-import { report, startFaultBed, type FaultBed } from "../support/fault-bed.js";
-import { freePort } from "../support/servers.js";
-import { TestSmtp } from "../support/smtp.js";
-import { enqueueMails, FAST_OUTBOX, ingestWhileProbing, outboxRows, waitAllSent } from "./smtp-bed.js";
+import { report, useFaultBed } from "../support/fault-bed.js";
+import { enqueueMails, FAST_OUTBOX, ingestWhileProbing, outboxRows, waitAllSent, useTestSmtp } from "./smtp-bed.js";
 
-let bed: FaultBed;
-let smtp: TestSmtp;
-beforeAll(async () => {
-  bed = await startFaultBed();
-  smtp = new TestSmtp(await freePort());
-  await smtp.start();
-});
-afterAll(async () => {
-  await smtp?.stop();
-  await bed?.stop();
-});
+const bed = useFaultBed();
+const smtp = useTestSmtp();
 
 const DATA_DELAY_MS = 3_000;
 

@@ -4,18 +4,14 @@
  * batch is narrowed down to that message, which is dead-lettered as "unstorable" with the
  * database's reason, and everything else is applied exactly once, without a stall.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { simulate } from "../../src/simulate/index.js";
 import { migrate } from "../../src/store/migrate.js";
 import { count, expectExactlyOnce } from "../support/exactly-once.js";
 import { waitFor } from "../support/kafka.js";
-import { report, since, startFaultBed, type FaultBed } from "../support/fault-bed.js";
+import { report, since, useFaultBed } from "../support/fault-bed.js";
 
-let bed: FaultBed;
-beforeAll(async () => {
-  bed = await startFaultBed();
-});
-afterAll(async () => bed?.stop());
+const bed = useFaultBed();
 
 describe("fault: a message the database refuses", () => {
   it("dead-letters that one message and applies the rest of its batch once", async () => {

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Kafka } from "kafkajs";
+import { afterAll, beforeAll } from "vitest";
 import pg from "pg";
 import type { ChurnEvent } from "../../src/events/schema.js";
 import { topicFor } from "../../src/events/topics.js";
@@ -124,4 +125,28 @@ export async function waitForEvents(db: pg.Pool, n: number, timeoutMs = 90_000):
 /** One line per fault in the test output: what happened and how long recovery took. */
 export function report(fault: string, figures: Record<string, number | string>): void {
   process.stdout.write(`[fault] ${fault}: ${Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(" ")}\n`);
+}
+
+/**
+ * One fault bed for the test file: started before its tests, stopped after them. The returned
+ * object forwards to the running bed, so tests use it like the bed itself.
+ */
+export function useFaultBed(opts: { brokers?: number } = {}): FaultBed {
+  let bed: FaultBed | undefined;
+  beforeAll(async () => {
+    bed = await startFaultBed(opts);
+  });
+  afterAll(async () => bed?.stop());
+  const get = (): FaultBed => {
+    if (!bed) throw new Error("the fault bed starts in beforeAll: use it inside hooks and tests");
+    return bed;
+  };
+  return {
+    get pg() { return get().pg; },
+    get broker() { return get().broker; },
+    get kafka() { return get().kafka; },
+    get modelDir() { return get().modelDir; },
+    scenario: (o) => get().scenario(o),
+    stop: () => get().stop(),
+  };
 }

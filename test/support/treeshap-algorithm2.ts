@@ -10,7 +10,7 @@
  * leaves contribute nothing, and subtrees whose shifted leaves are all zero are not visited.
  * Branches with zero cover that the row does not take are skipped too.
  */
-import type { ShapResult, ShapTree } from '../../src/model/forest/treeshap.js';
+import { analyseTree, type ShapResult, type ShapTree } from '../../src/model/forest/treeshap.js';
 
 interface PreparedTree {
   readonly feature: Int32Array;
@@ -33,68 +33,8 @@ interface PreparedTree {
 }
 
 function prepareTree(tree: ShapTree, scale: number): PreparedTree {
-  const { feature, threshold, left, right, leafValue, cover } = tree;
-  const m = feature.length;
-  if (m === 0) throw new RangeError('tree has no nodes');
-  for (const [name, a] of [['threshold', threshold], ['left', left], ['right', right], ['leafValue', leafValue], ['cover', cover]] as const) {
-    if (a.length !== m) throw new RangeError(`tree.${name} has ${a.length} entries, feature has ${m}`);
-  }
-  const share = new Float64Array(m);
-  share[0] = 1;
-  const hasParent = new Uint8Array(m);
-  let nFeatures = 0;
-  let baselineCount = 0;
-  let baseline = 0;
-  const counts = new Map<number, number>();
-  for (let i = 0; i < m; i++) {
-    const f = feature[i]!;
-    if (f < 0) {
-      const v = leafValue[i]!;
-      if (!Number.isFinite(v)) throw new RangeError(`leaf ${i} has value ${v}`);
-      const c = (counts.get(v) ?? 0) + 1;
-      counts.set(v, c);
-      if (c > baselineCount) {
-        baselineCount = c;
-        baseline = v;
-      }
-      continue;
-    }
-    const l = left[i]!;
-    const r = right[i]!;
-    // Children after parents makes the bottom-up passes below single reverse sweeps and rules out cycles.
-    if (!(l > i && l < m && r > i && r < m && l !== r) || hasParent[l] === 1 || hasParent[r] === 1) {
-      throw new RangeError(`split ${i} has children ${l}, ${r}: need two nodes after it that no other split has`);
-    }
-    hasParent[l] = 1;
-    hasParent[r] = 1;
-    const cl = cover[l]!;
-    const cr = cover[r]!;
-    if (!(cl >= 0 && cr >= 0 && cl + cr > 0 && Number.isFinite(cl + cr))) {
-      throw new RangeError(`split ${i}: children cover ${cl}, ${cr} (need finite, >= 0, not both 0)`);
-    }
-    share[l] = cl / (cl + cr);
-    share[r] = cr / (cl + cr);
-    nFeatures = Math.max(nFeatures, f + 1);
-  }
-
-  const delta = new Float64Array(m);
-  const live = new Uint8Array(m);
-  const expected = new Float64Array(m);
-  const depthBelow = new Int32Array(m);
-  for (let i = m - 1; i >= 0; i--) {
-    if (feature[i]! < 0) {
-      const d = (leafValue[i]! - baseline) * scale;
-      delta[i] = d;
-      live[i] = d !== 0 ? 1 : 0;
-      expected[i] = leafValue[i]!;
-    } else {
-      const l = left[i]!;
-      const r = right[i]!;
-      live[i] = live[l]! | live[r]!;
-      expected[i] = share[l]! * expected[l]! + share[r]! * expected[r]!;
-      depthBelow[i] = 1 + Math.max(depthBelow[l]!, depthBelow[r]!);
-    }
-  }
+  const { feature, threshold, left, right, leafValue } = tree;
+  const { m, share, baseline, delta, live, expected, depthBelow, nFeatures } = analyseTree(tree, scale);
   // Depth-first with a per-feature count of the splits on the current path; entries >= m mark
   // the way back up from node (entry - m).
   const repeated = new Uint8Array(m);

@@ -236,7 +236,29 @@ interface RepeatedEdge {
   readonly share: number;
 }
 
-function prepareTree(tree: ShapTree, scale: number): PreparedTree {
+/** What both TreeSHAP passes need of a tree, checked: branch shares, leaf deltas, expectations. */
+export interface TreeAnalysis {
+  /** Node count. */
+  readonly m: number;
+  /** Each node's share of its parent's cover (1 at the root). */
+  readonly share: Float64Array;
+  /** Each node's parent (-1 at the root). */
+  readonly parentOf: Int32Array;
+  /** The most common leaf value: subtracting it leaves most leaves at zero (skipped). */
+  readonly baseline: number;
+  /** (leaf value - baseline) x scale at leaves. */
+  readonly delta: Float64Array;
+  /** 1 where a node has a leaf with a non-zero delta below it. */
+  readonly live: Uint8Array;
+  /** Cover-weighted mean leaf value below each node. */
+  readonly expected: Float64Array;
+  readonly depthBelow: Int32Array;
+  /** 1 + the largest feature index tested. */
+  readonly nFeatures: number;
+}
+
+/** Validates a tree's structure and computes what the TreeSHAP passes share; throws RangeError. */
+export function analyseTree(tree: ShapTree, scale: number): TreeAnalysis {
   const { feature, threshold, left, right, leafValue, cover } = tree;
   const m = feature.length;
   if (m === 0) throw new RangeError('tree has no nodes');
@@ -299,6 +321,13 @@ function prepareTree(tree: ShapTree, scale: number): PreparedTree {
       depthBelow[i] = 1 + Math.max(depthBelow[l]!, depthBelow[r]!);
     }
   }
+
+  return { m, share, parentOf, baseline, delta, live, expected, depthBelow, nFeatures };
+}
+
+function prepareTree(tree: ShapTree, scale: number): PreparedTree {
+  const { feature, threshold, left, right, leafValue } = tree;
+  const { m, share, parentOf, baseline, delta, live, expected, depthBelow, nFeatures } = analyseTree(tree, scale);
 
   // Depth-first over the live part, vector nodes numbered in visiting order. lastEdge[f] is the
   // vector index of the latest edge on the current path whose parent splits on f (-1: f is not
