@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Kafka } from "kafkajs";
+import { CloudEvent, Kafka as CloudEventsKafka, type KafkaMessage } from "cloudevents";
 import type pg from "pg";
 import { applyEvent, type CustomerState } from "../src/features/index.js";
 import { createLogger } from "../src/log.js";
@@ -195,6 +196,26 @@ describe("event outbox and relay", () => {
     // Each customer's events in the order written.
     const c7 = read.filter((m) => m.key === "share-c7").map((m) => (JSON.parse(m.value!.toString()) as { n: number }).n);
     expect(c7).toEqual([...c7].sort((a, b) => a - b));
+  });
+});
+
+describe("CloudEvents on the CRM topic", () => {
+  it("sends outbox rows as CloudEvents 1.0 when configured, keyed by customer, with the stable id", async () => {
+    await broker.createTopic("s.crm-ce", 1);
+    const ce = await startEventSender(kafka, "s.crm-ce", { format: "cloudevents-binary", source: "urn:churnwatch:test", schemaBase: "https://example.com/schemas/" });
+    try {
+      const payload = JSON.stringify({ schemaVersion: 1, customerId: "ce-1", score: 0.7, scoredAt: "2026-06-01T00:00:00.000Z" });
+      await ce.send([{ eventId: "risk-score:ce-1:1", kind: "risk-score", customerId: "ce-1", payload }]);
+    } finally {
+      await ce.stop();
+    }
+    const [m] = await readTopicUntil(kafka, "s.crm-ce", (r) => r.length >= 1, "one event");
+    const message: KafkaMessage<string> = { key: m!.key!, value: m!.value!.toString(), body: m!.value!.toString(), headers: m!.headers, timestamp: undefined };
+    const event = CloudEventsKafka.toEvent(message) as CloudEvent<unknown>;
+    expect(event.validate()).toBe(true);
+    expect(event).toMatchObject({ id: "risk-score:ce-1:1", type: "com.churnwatch.risk-score.v1", subject: "ce-1", time: "2026-06-01T00:00:00.000Z",
+      dataschema: "https://example.com/schemas/risk-score.v1.json" });
+    expect(m!.key).toBe("ce-1");
   });
 });
 
