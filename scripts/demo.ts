@@ -83,7 +83,7 @@ async function main() {
       await worker.scoring.flush();
       // Risk and lifecycle events leave through the event outbox: wait until the relay has sent them.
       await worker.relay.drain(300_000);
-      const digest = await worker.digestNow(new Date()) as { digests: { segment: string; status: string; customers: number }[] } | null;
+      const digest = await worker.digestNow(new Date()) as { digests: { segment: string; locale?: string; status: string; customers: number }[] } | null;
       await report(worker.db.pool, worker, ingestSeconds, kafka, workerConfig.kafka.topics.riskScores, workerConfig.kafka.topics.dlq, digest, workerConfig.outreach.outboxDir);
     } finally {
       // Before the broker and the database go: a worker left running would log their absence.
@@ -135,7 +135,7 @@ async function report(
   kafka: Kafka,
   riskTopic: string,
   dlqTopic: string,
-  digest: { digests: { segment: string; status: string; customers: number }[] } | null,
+  digest: { digests: { segment: string; locale?: string; status: string; customers: number }[] } | null,
   outboxDir: string,
 ) {
   const s = worker.ingest.stats;
@@ -168,7 +168,7 @@ async function report(
     for (const r of c.reasons) say(`      - ${r.text}`);
   }
   say("\nDigests");
-  for (const d of digest?.digests ?? []) say(`  ${d.segment}: ${d.status}, ${d.customers} customers`);
+  for (const d of digest?.digests ?? []) say(`  ${d.segment}${d.locale ? ` (${d.locale})` : ""}: ${d.status}, ${d.customers} customers`);
   say(`\nWhere to look`);
   say(`  emails:   ${path.resolve(outboxDir, "index.html")} (each digest as .eml with HTML, text and CSV)`);
   say(`  database: the churnwatch_demo database on the embedded server (./data/postgres)`);

@@ -20,10 +20,11 @@ import { startEventSender } from "./publish/publisher.js";
 import { startRelay, type Relay } from "./publish/relay.js";
 import { outboxBacklog } from "./publish/event-outbox.js";
 import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
-import { createMailTransport, runDigest, startOutboxSender, type MailTransport, type OutboxSender } from "./outreach/index.js";
+import { createMailTransport, mailIdentity, runDigest, startOutboxSender, type MailTransport, type OutboxSender } from "./outreach/index.js";
 import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
 import { startScheduler, type Scheduler } from "./schedule/scheduler.js";
 import { runRetention } from "./schedule/retention.js";
+import { exportLiveQuality, runLiveQuality } from "./quality/job.js";
 
 export interface WorkerOptions {
   logger?: Logger;
@@ -96,6 +97,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   // reading and writing, and every core works.
   const threads = startScoringThreads();
   const o = config.outreach;
+  // Message-IDs and List-Ids carry this database's deployment id under MAIL_FROM's domain.
+  const identity = await mailIdentity(db.pool, o.from, o.deploymentId);
   const transport = createMailTransport({ smtpUrl: o.smtpUrl, outboxDir: o.outboxDir, smtpTimeoutMs: o.smtpTimeoutMs });
   // Sends outside any transaction, one drain at a time per worker; every wait is bounded (a whole
   // send by 4 x SMTP_TIMEOUT_MS, a drain by OUTBOX_DRAIN_TIMEOUT_SECONDS).
@@ -143,17 +146,19 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       whenBusy: "queue",
       run: async (at) => {
         const period = trailingDays(at, o.kpiPeriodDays, o.timeZone);
-        const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previousPeriod(period, o.timeZone), at);
+        const previous = previousPeriod(period, o.timeZone);
+        const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previous, at);
         // Rescoring explains only what it publishes: bring the reasons of every digest row up to date first.
         await refreshReasons({ pool: db.pool, model: () => models.current(), explainer: threads.explainer, logger });
         const results = await runDigest(db.pool, {
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
-          from: o.from, cooldownDays: o.cooldownDays, crmLinkTemplate: o.crmLinkTemplate, logger,
+          kpiPeriod: { current: period, previous, activeWindowDays: o.kpiActiveWindowDays }, identity,
+          from: o.from, cooldownDays: o.cooldownDays, declinedCooldownDays: o.declinedCooldownDays, crmLinkTemplate: o.crmLinkTemplate, unsubscribe: o.listUnsubscribe, logger,
         });
         // Messages are due from the job's own time, so send them on that clock; but not inside the
         // job, which holds a pool connection and the job lock that a slow relay must not hold.
         void mail.drain(at).catch(() => undefined); // logged by the sender
-        return { digests: results.map((r) => ({ segment: r.segment, status: r.status, customers: r.customers })) };
+        return { digests: results.map((r) => ({ segment: r.segment, locale: r.locale, status: r.status, customers: r.customers })) };
       },
     },
     {
@@ -162,6 +167,17 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       timeZone: "UTC",
       // Tables that grow with time are pruned to their windows; the outcome says what went.
       run: (at) => runRetention(db.pool, at, config.retention, logger.child({ component: "retention" })),
+    },
+    {
+      name: "live-quality",
+      cron: config.quality.cron,
+      timeZone: "UTC",
+      // The scores in force one horizon ago graded on what happened since, feature drift against
+      // the training rows, the saved KPI; stored, logged (warnings on drift or a weak ranking), exported.
+      run: (at) => runLiveQuality({
+        pool: db.pool, model: () => models.current(), modelsDir: config.scoring.modelDir, psiThreshold: config.quality.psiThreshold,
+        savedPeriodDays: o.kpiPeriodDays, scoreHistoryDays: config.retention.scoreHistoryDays, logger: logger.child({ component: "quality" }), metrics,
+      }, at),
     },
   ], logger, { metrics });
   const schedules = options.schedules !== false;
@@ -199,6 +215,14 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       await options.afterDbCommit?.(ref, outcome);
     },
   });
+
+  // Every worker exports the newest live-quality results (the job runs on one of them once a day),
+  // so any replica's scrape has them and a restart does not blank what the model-quality alert reads.
+  const exportQuality = () => void exportLiveQuality(db.pool, metrics, config.quality.psiThreshold)
+    .catch((err: unknown) => logger.debug({ err }, "could not export live-quality metrics; trying again later"));
+  exportQuality();
+  const qualityGauge = setInterval(exportQuality, 5 * 60_000);
+  qualityGauge.unref();
 
   const poolGauge = setInterval(() => {
     const p = db.pool;
@@ -243,6 +267,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       clearInterval(drainTimer);
       clearInterval(backlogTimer);
       clearInterval(poolGauge);
+      clearInterval(qualityGauge);
       scheduler.stop();
       // Aborts a send in flight (its claim is given back, so another worker sends it at once).
       await mail.stop();

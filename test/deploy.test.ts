@@ -38,6 +38,10 @@ export const CHURNWATCH_METRICS = [
   "churnwatch_model_reload_failures_total", "churnwatch_job_last_success_timestamp_seconds",
   "churnwatch_job_last_failure_timestamp_seconds", "churnwatch_job_duration_seconds", "churnwatch_db_pool_connections",
   "churnwatch_consumer_up", "churnwatch_partitions_assigned", "churnwatch_state_cache_bytes",
+  "churnwatch_model_live_roc_auc", "churnwatch_model_live_precision_top10_ratio", "churnwatch_model_live_ece",
+  "churnwatch_model_live_brier", "churnwatch_model_live_band_churn_ratio", "churnwatch_model_live_customers",
+  "churnwatch_model_live_scored_at_timestamp_seconds", "churnwatch_model_test_roc_auc_lower", "churnwatch_feature_drift_psi",
+  "churnwatch_feature_drift_psi_threshold", "churnwatch_retention_saved_customers", "churnwatch_retention_treated_customers",
 ];
 const HISTOGRAMS = ["churnwatch_ingest_batch_duration_seconds", "churnwatch_scoring_duration_seconds", "churnwatch_job_duration_seconds"];
 /** Series a PromQL expression may also use: Prometheus's own and prom-client's Node defaults. */

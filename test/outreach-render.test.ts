@@ -14,6 +14,7 @@ import {
   renderDigest,
   retryDelayMs,
   segmentsFor,
+  segmentTextFor,
   SegmentsConfigError,
   type ScoredCustomer,
   type Segment,
@@ -67,6 +68,59 @@ describe("segments file", () => {
     expect(segmentsFor(loyalMedium, segments)).toEqual(["high-value-at-risk"]);
     // A missing feature value matches no condition on it.
     expect(segmentsFor({ ...newAndUnhappy, features: {} }, segments)).toEqual(["at-risk"]);
+  });
+
+  it("the shipped example has lists in several languages, one in a non-Latin script", async () => {
+    const segments = await loadSegments(DEFAULT_SEGMENTS_FILE);
+    const lists = Object.fromEntries(segments.map((s) => [s.id, s.lists.map((l) => l.locale)]));
+    expect(lists).toEqual({
+      "high-value-at-risk": ["en-GB", "de-DE"],
+      "new-customers-at-risk": ["en-GB"],
+      "unhappy-after-support": ["en-GB"],
+      "at-risk": ["en-GB", "bg-BG", "pl-PL"],
+    });
+    const atRisk = segments.find((s) => s.id === "at-risk")!;
+    expect(segmentTextFor(atRisk, "bg-BG").name).toBe("В риск");
+    expect(segmentTextFor(atRisk, "en-US").name).toBe("At risk");
+    expect(atRisk.recipients).toEqual(["retention@example.com", "retention-bg@example.com", "retencja@example.com"]);
+  });
+
+  it("the shipped descriptions promise nothing their rules do not check", async () => {
+    // What a description may claim, and the condition that must back the claim.
+    const claims: [RegExp, (s: Segment) => boolean][] = [
+      [/NPS|detractor|promoter/i, (s) => "last_nps" in (s.when.features ?? {}) || "nps_category" in (s.when.features ?? {})],
+      [/CSAT|satisf/i, (s) => "last_csat" in (s.when.features ?? {})],
+      [/SLA/, (s) => "sla_breaches" in (s.when.features ?? {})],
+      [/contacted support|ticket/i, (s) => Object.keys(s.when.features ?? {}).some((k) => k.startsWith("tickets_"))],
+      [/first (\d+) days/, (s) => s.when.features?.tenure_days?.lt === Number(/first (\d+) days/.exec(s.description)![1])],
+      [/at least ([\d,]+)/, (s) => s.when.minValue === Number(/at least ([\d,]+)/.exec(s.description)![1]!.replace(/,/g, ""))],
+      [/(\d+)% or more/, (s) => s.when.minScore === Number(/(\d+)% or more/.exec(s.description)![1]) / 100],
+      [/medium or high/, (s) => JSON.stringify(s.when.riskLevels) === JSON.stringify(["medium", "high"])],
+      [/with a high churn risk/, (s) => JSON.stringify(s.when.riskLevels) === JSON.stringify(["high"])],
+    ];
+    for (const s of await loadSegments(DEFAULT_SEGMENTS_FILE)) {
+      for (const [claim, backed] of claims) {
+        if (claim.test(s.description)) expect(backed(s), `${s.id}: "${s.description}" claims ${claim}`).toBe(true);
+      }
+    }
+  });
+
+  it("locales, recipient lists and translations are validated with the segment and field named", () => {
+    const seg = { id: "a", name: "A", recipients: ["x@example.com"], action: "act" };
+    expect(() => parseSegments([{ ...seg, locale: "fr-FR" }], "f.yaml")).toThrow(/segment "a": locale: no messages in "fr".*supported languages: en, de, pl, bg, ru/);
+    expect(() => parseSegments([{ ...seg, locale: "not a tag!" }], "f.yaml")).toThrow(/segment "a": locale: "not a tag!" is not a BCP 47 locale tag/);
+    expect(() => parseSegments([{ ...seg, recipients: ["x@example.com", { to: ["y@example.com"], locale: "de-DE" }] }], "f.yaml"))
+      .toThrow(/segment "a": recipients\.1\.locale: de-DE needs the segment's name, action in that language/);
+    expect(() => parseSegments([{ ...seg, recipients: [{ to: "y@example.com", locale: "xx" }] }], "f.yaml")).toThrow(/segment "a": recipients\.0\.locale:/);
+    expect(() => parseSegments([{ ...seg, recipients: [{ to: ["y@example.com", "nope"] }] }], "f.yaml")).toThrow(/segment "a": recipients\.0\.to/);
+    expect(() => parseSegments([{ ...seg, recipients: [{ to: ["y@example.com"], timeZone: "Mars/Base" }] }], "f.yaml")).toThrow(/recipients\.0\.timeZone: an IANA time zone/);
+    expect(() => parseSegments([{ ...seg, recipients: ["x@example.com", { to: ["X@example.com"], locale: "en-US" }] }], "f.yaml"))
+      .toThrow(/recipients\.1: X@example\.com is already in recipients\.0/);
+    expect(() => parseSegments([{ ...seg, unsubscribe: "javascript:alert(1)" }], "f.yaml")).toThrow(/unsubscribe: a mailto: or https:\/\/ URL/);
+    expect(() => parseSegments({ locale: "ru", segments: [{ ...seg, recipients: [{ to: "y@example.com", locale: "de" }], translations: { de: { name: "B", action: "b" } } }] }, "f.yaml")).not.toThrow();
+    const ok = parseSegments({ locale: "de-DE", segments: [{ ...seg, recipients: ["x@example.com", { to: "y@example.com", locale: "ru-RU" }], translations: { ru: { name: "Б", action: "б" } } }] }, "f.yaml")[0]!;
+    expect(ok.lists).toEqual([{ to: ["x@example.com"], locale: "de-DE" }, { to: ["y@example.com"], locale: "ru-RU" }]);
+    expect(segmentTextFor(ok, "ru-RU")).toEqual({ name: "Б", description: "", action: "б" });
   });
 
   it("errors name the file, the segment and the field", async () => {
@@ -138,7 +192,7 @@ describe("digest rendering", () => {
     const rows = parseCsv(out.csv);
     expect(rows[0]).toEqual([
       "rank", "customer_id", "name", "email", "churn_risk_pct", "risk_level", "previous_risk_pct",
-      "value", "value_at_risk", "reasons", "suggested_action", "crm_link",
+      "value", "value_at_risk", "reasons", "suggested_action", "crm_link", "risk_trend", "customer_language",
     ]);
     expect(rows).toHaveLength(41);
     const priorities = rows.slice(1).map((r) => Number(r[8]));
@@ -199,7 +253,7 @@ describe("alerts and cooldown rules", () => {
     expect(a.subject).toBe("High churn risk: <b>Ann</b> (82%), High-value at risk");
     expect(a.html).toContain("&lt;b&gt;Ann&lt;/b&gt;");
     expect(a.html).not.toContain("<b>Ann");
-    expect(a.text).toContain("Churn risk 82% (was 55%)");
+    expect(a.text).toContain("Churn risk 82% (was 55%). Value €3,000, €2,460 at risk");
     const s = renderAlertSummary([c, customer("c2", 0.9, 9000)], { segment, baseCurrency: "EUR" });
     expect(s.subject).toContain("2 more customers");
     expect(s.text.indexOf("Customer c2")).toBeLessThan(s.text.indexOf("Ann"));

@@ -62,6 +62,20 @@ describe("fit", () => {
     expect(rf.predict(good.test.rows.slice(0, 5).map((r) => r.features))).toHaveLength(5);
   });
 
+  it("records the training rows' feature profile for drift: every feature, decile bins that hold the training rows' shares", () => {
+    const profile = checkArtifact(JSON.parse(JSON.stringify(good.artifact)), { featureNames: FEATURE_NAMES, featureSetVersion: FEATURE_SET_VERSION }).featureProfile!;
+    expect(profile.features.map((f) => f.name)).toEqual([...FEATURE_NAMES]);
+    expect(profile.rows).toBe((good.artifact.metrics as unknown as { train: { rows: number } }).train.rows);
+    for (const f of profile.features) {
+      expect(f.shares.reduce((a, b) => a + b, 0), f.name).toBeCloseTo(1, 5);
+      expect(f.edges.length, f.name).toBeLessThanOrEqual(9);
+      expect(Math.max(...f.shares), f.name).toBeGreaterThan(0);
+    }
+    const tenure = profile.features.find((f) => f.name === "tenure_days")!;
+    expect(tenure.edges.length).toBe(9); // continuous: ten bins of about a tenth each
+    for (const share of tenure.shares) expect(share).toBeGreaterThan(0.05);
+  });
+
   it("records the population rule, the bands its report used, and a default population for old artifacts", () => {
     expect(good.artifact.population).toEqual({ stages: ["new", "active"], activeDays: 180, newDays: 90 });
     expect(good.artifact.thresholds).toEqual(DEFAULT_RISK_BANDS);

@@ -154,6 +154,22 @@ describe("worker end to end", () => {
     expect(await workers[0]!.scheduler.runNow("rescore-all", "test:+90d", new Date(start + 90 * DAY))).toBeNull();
   });
 
+  it("grades the scores of one horizon ago with the scheduled live-quality job and exports the result", async () => {
+    // The rescoring above stored scores at about now; one horizon later they are graded. The
+    // simulated history ends today, so every customer counts as churned: one class, no AUC.
+    const at = new Date(Date.now() + 90 * DAY + 60_000);
+    const outcome = await workers[0]!.scheduler.runNow("live-quality", "test:live", at) as {
+      evaluations: { modelVersion: string; customers: number; churned: number; rocAuc: number | null }[]; drift: unknown;
+    };
+    expect(outcome.evaluations[0]).toMatchObject({ modelVersion: "test-model-2", rocAuc: null });
+    expect(outcome.evaluations[0]!.customers).toBeGreaterThan(0);
+    expect(outcome.evaluations[0]!.churned).toBe(outcome.evaluations[0]!.customers);
+    expect(outcome.drift).toBe("no profile in the model artifact"); // the test fixture is trained without fit.ts
+    expect(Number(await one("select count(*) from model_live_quality"))).toBeGreaterThan(0);
+    const text = await workers[0]!.metrics.registry.metrics();
+    expect(text).toMatch(/churnwatch_model_live_customers\{model_version="test-model-2",outcome="churned"\} [1-9]/);
+  });
+
   it("sends one digest per segment when two workers in one group run the job", async () => {
     workers.push(await startWorker(config, { http: false, schedules: false }));
     const at = new Date(Date.now() + 91 * DAY);

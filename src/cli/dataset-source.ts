@@ -128,6 +128,12 @@ export function describeBuilt(s: SourcedDataset): string[] {
       `from ${m.customers.toLocaleString("en")} customers and ${m.events.toLocaleString("en")} events`,
     `${m.cutoffs.length} cutoffs ${m.cutoffs[0]?.slice(0, 10)} … ${m.cutoffs[m.cutoffs.length - 1]?.slice(0, 10)}, every ${m.everyDays} days, horizon ${m.horizonDays} days`,
   ];
+  if (m.treatment && (m.treatment.treatedRows > 0 || m.treatment.treatedAfterRows > 0)) {
+    lines.push(
+      `treatment (retention_outcome): ${m.treatment.treatedRows.toLocaleString("en")} rows treated in the horizon before their cutoff, ` +
+        `${m.treatment.treatedAfterRows.toLocaleString("en")} in the label window (columns treated, treated_after; see docs/retraining.md)`,
+    );
+  }
   for (const sk of m.skippedCutoffs) lines.push(`skipped cutoff ${sk.cutoff.slice(0, 10)}: ${sk.reason}`);
   return lines;
 }

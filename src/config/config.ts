@@ -5,6 +5,7 @@
 import { z } from "zod";
 import cron from "node-cron";
 import type { ParseOptions } from "../events/parse.js";
+import { checkDeploymentId, unsubscribeUrl } from "../outreach/message.js";
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -155,7 +156,10 @@ const envSchema = z.object({
   SMTP_URL: serviceUrl(/^smtps?:\/\//, "an smtp:// or smtps:// URL (special characters in the password %-encoded)").optional(),
   OUTBOX_DIR: z.string().min(1).default("./outbox"),
   MAIL_FROM: z.string().min(3).default("churnwatch <churnwatch@localhost>"),
+  DEPLOYMENT_ID: z.string().refine((v) => checkDeploymentId(v) === null, "lower-case letters, digits and inner hyphens, at most 32 characters (a DNS label)").optional(),
+  MAIL_LIST_UNSUBSCRIBE: z.string().refine((v) => unsubscribeUrl(v, "x") !== null, "a mailto: or https: URL; {segment} is replaced by the segment id").optional(),
   OUTREACH_COOLDOWN_DAYS: intFrom(0, 365).default(7),
+  OUTREACH_DECLINED_COOLDOWN_DAYS: intFrom(0, 3650).default(30),
   ALERT_RATE_PER_HOUR: intFrom(0, 10_000).default(5),
   CRM_LINK_TEMPLATE: z.string().regex(/^https?:\/\/.*\{customerId\}/, "an http(s) URL containing {customerId}").optional(),
   KPI_PERIOD_DAYS: intFrom(1, 366).default(30),
@@ -182,6 +186,9 @@ const envSchema = z.object({
   // Unset: raw events are kept for good (they feed training sets and the KPIs' history).
   RETENTION_RAW_EVENT_DAYS: intFrom(1, 36_500).optional(),
   RETENTION_BATCH_ROWS: intFrom(100, 100_000).default(10_000),
+  LIVE_QUALITY_CRON: cronExpr.default("15 4 * * *"),
+  DRIFT_PSI_THRESHOLD: z.coerce.number({ error: "a number above 0, at most 10" })
+    .gt(0, "a number above 0, at most 10").max(10, "a number above 0, at most 10").default(0.2),
 });
 
 export type Env = z.output<typeof envSchema>;
@@ -206,7 +213,13 @@ export interface Config {
     smtpUrl: string | null;
     outboxDir: string;
     from: string;
+    /** DEPLOYMENT_ID: names this deployment in Message-IDs and List-Ids (else a stored random id). */
+    deploymentId: string | null;
+    /** MAIL_LIST_UNSUBSCRIBE: List-Unsubscribe target template (else a request to MAIL_FROM). */
+    listUnsubscribe: string | null;
     cooldownDays: number;
+    /** A customer who declined an offer is not listed for this long (OUTREACH_DECLINED_COOLDOWN_DAYS; 0 = off). */
+    declinedCooldownDays: number;
     alertRatePerHour: number;
     crmLinkTemplate: string | null;
     kpiPeriodDays: number;
@@ -250,6 +263,15 @@ export interface Config {
     /** Null: raw events are never deleted. */
     rawEventDays: number | null;
     batchRows: number;
+  };
+  /**
+   * The daily live-quality job (its cron is read in UTC): the model graded on what happened one
+   * horizon after its scores, feature drift against the training rows, the saved KPI.
+   */
+  quality: {
+    cron: string;
+    /** Population stability index above which a feature's drift is warned about (0.2 conventionally). */
+    psiThreshold: number;
   };
   logLevel: Env["LOG_LEVEL"];
   httpPort: number;
@@ -314,7 +336,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       smtpUrl: e.SMTP_URL ?? null,
       outboxDir: e.OUTBOX_DIR,
       from: e.MAIL_FROM,
+      deploymentId: e.DEPLOYMENT_ID ?? null,
+      listUnsubscribe: e.MAIL_LIST_UNSUBSCRIBE ?? null,
       cooldownDays: e.OUTREACH_COOLDOWN_DAYS,
+      declinedCooldownDays: e.OUTREACH_DECLINED_COOLDOWN_DAYS,
       alertRatePerHour: e.ALERT_RATE_PER_HOUR,
       crmLinkTemplate: e.CRM_LINK_TEMPLATE ?? null,
       kpiPeriodDays: e.KPI_PERIOD_DAYS,
@@ -352,6 +377,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rawEventDays: e.RETENTION_RAW_EVENT_DAYS ?? null,
       batchRows: e.RETENTION_BATCH_ROWS,
     },
+    quality: { cron: e.LIVE_QUALITY_CRON, psiThreshold: e.DRIFT_PSI_THRESHOLD },
     logLevel: e.LOG_LEVEL,
     httpPort: e.HTTP_PORT,
   };

@@ -31,4 +31,8 @@ export const EVENT_EXAMPLES: ChurnEvent[] = [
     eventId: "cancel-c-42", type: "cancellation", customerId: "c-42", occurredAt: "2026-04-01T00:00:00Z",
     reason: "moved to competitor",
   },
+  {
+    eventId: "out-c-42-1", type: "retention_outcome", customerId: "c-42", occurredAt: "2026-03-10T14:20:00Z",
+    outcome: "offer_made", campaign: "winback-2026-q1", channel: "phone", note: "offered 15% on the next order",
+  },
 ];

@@ -41,7 +41,7 @@ export const DEFAULT_LIMITS: Readonly<ContractLimits> = {
 export type SchemaRejectCode = "invalid" | "invalid_id" | "over_limit" | "instant_out_of_range";
 
 /** Fields holding ids: a pattern failure there is an `invalid_id` (look-alike or unprintable id). */
-export const ID_FIELDS: ReadonlySet<string> = new Set(["eventId", "customerId", "orderId", "ticketId"]);
+export const ID_FIELDS: ReadonlySet<string> = new Set(["eventId", "customerId", "orderId", "ticketId", "campaign"]);
 /** Fields holding amounts or counts: exceeding their maximum is `over_limit`. */
 export const LIMITED_FIELDS: ReadonlySet<string> = new Set(["amount", "quantity"]);
 
@@ -201,6 +201,27 @@ export function buildEventSchemas(limits: Readonly<ContractLimits>) {
     .strict()
     .describe("Explicit cancellation (subscription or account closed), where the business has one");
 
+  // What a retention team did about a customer and how it went, sent back by the CRM or contact
+  // centre. It feeds cooldowns, the "saved" KPI and the `treated` dataset columns; it is NOT a
+  // model feature (folding it leaves every feature unchanged, see features/apply.ts).
+  const retentionOutcome = z
+    .object({
+      ...base,
+      type: z.literal("retention_outcome"),
+      outcome: retentionOutcomeKind.describe(
+        "contacted: the customer was reached; offer_made: an offer was put to them; accepted / declined: their answer; " +
+          "unreachable: the team tried and did not reach them",
+      ),
+      campaign: id.describe("Campaign or playbook the contact belongs to (an id, no personal data)"),
+      channel: text(64).describe("How the team reached out, e.g. email, phone, sms, in_app"),
+      note: noteText.optional().describe(
+        "Short free text for the team's records, at most 280 characters. Must not hold personal data: an e-mail address " +
+          "or an international phone number (+ and 7 or more digits) is rejected; anything else is the producer's responsibility",
+      ),
+    })
+    .strict()
+    .describe("What a retention team did about the customer and how it went (CRM or contact-centre feedback)");
+
   const churnEvent = z.discriminatedUnion("type", [
     purchase,
     refund,
@@ -209,12 +230,40 @@ export function buildEventSchemas(limits: Readonly<ContractLimits>) {
     surveyResponse,
     customerProfile,
     cancellation,
+    retentionOutcome,
   ], { error: (iss) => (iss.code === "invalid_union" ? `type must be one of ${EVENT_TYPES.join(", ")}` : undefined) });
 
-  return { purchase, refund, supportTicketOpened, supportTicketResolved, surveyResponse, customerProfile, cancellation, churnEvent };
+  return { purchase, refund, supportTicketOpened, supportTicketResolved, surveyResponse, customerProfile, cancellation, retentionOutcome, churnEvent };
 }
 
 export const ticketPriority = z.enum(["low", "normal", "high", "urgent"]);
+
+/** The outcomes a retention team can report, in the order a contact usually goes. */
+export const RETENTION_OUTCOMES = ["contacted", "offer_made", "accepted", "declined", "unreachable"] as const;
+export const retentionOutcomeKind = z.enum(RETENTION_OUTCOMES);
+/**
+ * Outcomes in which the team reached the customer: the customer was treated. "unreachable" is not
+ * treatment (the customer heard nothing). One definition for cooldowns, the saved KPI and the
+ * `treated` columns of training datasets.
+ */
+export const REACHED_OUTCOMES: ReadonlySet<string> = new Set<string>(["contacted", "offer_made", "accepted", "declined"]);
+export type RetentionOutcomeKind = z.infer<typeof retentionOutcomeKind>;
+
+/**
+ * Personal data a machine can spot in a note: an e-mail address, or an international phone number
+ * (a "+" and at least 7 digits, single spaces, dots or dashes between them). A tripwire, not a
+ * guarantee: it catches the usual paste of a contact detail while leaving dates, prices and order
+ * numbers alone (a national number without "+" looks like any other number and passes).
+ */
+const NOTE_EMAIL = String.raw`[^\s@]@[^\s@.]+\.[^\s@]`;
+const NOTE_PHONE = String.raw`\+\s?\d(?:[\s.-]?\d){6}`;
+export const NOTE_PII_PATTERN = new RegExp(String.raw`^(?![\s\S]*(?:${NOTE_EMAIL}))(?![\s\S]*(?:${NOTE_PHONE}))`, "u");
+
+const noteText = z.string()
+  .regex(SAFE_TEXT_PATTERN, "must not contain U+0000 or a lone surrogate")
+  .regex(NOTE_PII_PATTERN, "must not hold an e-mail address or a phone number (notes are kept with the event; no personal data)")
+  .refine((s) => codePointLength(s) <= 280, "at most 280 characters")
+  .meta({ maxLength: 280 });
 
 export const EVENT_TYPES = [
   "purchase",
@@ -224,6 +273,7 @@ export const EVENT_TYPES = [
   "survey_response",
   "customer_profile",
   "cancellation",
+  "retention_outcome",
 ] as const;
 
 const defaults = buildEventSchemas(DEFAULT_LIMITS);
@@ -234,6 +284,7 @@ export const supportTicketResolvedEvent = defaults.supportTicketResolved;
 export const surveyResponseEvent = defaults.surveyResponse;
 export const customerProfileEvent = defaults.customerProfile;
 export const cancellationEvent = defaults.cancellation;
+export const retentionOutcomeEvent = defaults.retentionOutcome;
 /** The contract with the default limits: what docs/schemas/events.v1.json states. */
 export const churnEvent = defaults.churnEvent;
 
@@ -244,6 +295,7 @@ export type SupportTicketResolvedEvent = z.infer<typeof supportTicketResolvedEve
 export type SurveyResponseEvent = z.infer<typeof surveyResponseEvent>;
 export type CustomerProfileEvent = z.infer<typeof customerProfileEvent>;
 export type CancellationEvent = z.infer<typeof cancellationEvent>;
+export type RetentionOutcomeEvent = z.infer<typeof retentionOutcomeEvent>;
 /** A validated event as the worker sees it (defaults filled in, amounts as sent). */
 export type ChurnEvent = z.infer<typeof churnEvent>;
 export type EventType = ChurnEvent["type"];

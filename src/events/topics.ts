@@ -2,7 +2,8 @@
  * Which Kafka topic an event belongs on: part of the event contract. Replay, the simulate CLI, the
  * demo and the benchmarks all route through here, so they agree with the worker's subscription:
  * commerce events on one topic, support and feedback on the other (they usually come from
- * different source systems).
+ * different source systems). Retention outcomes go with support: they come from the CRM or the
+ * contact centre, the systems that also send tickets and surveys, not from the shop.
  */
 import type { EventType } from "./schema.js";
 
@@ -17,6 +18,7 @@ const SUPPORT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "support_ticket_opened",
   "support_ticket_resolved",
   "survey_response",
+  "retention_outcome",
 ]);
 
 /** "purchases" for purchase, refund, cancellation and customer_profile; "support" otherwise. */

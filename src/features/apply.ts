@@ -3,9 +3,11 @@
  * shared with the result (safe because nothing mutates either). Every fold is order independent;
  * see state.ts for why each kind of field is.
  */
+import { REACHED_OUTCOMES } from "../events/schema.js";
 import type {
   ChurnEvent,
   CustomerProfileEvent,
+  RetentionOutcomeEvent,
   SupportTicketOpenedEvent,
   SupportTicketResolvedEvent,
   SurveyResponseEvent,
@@ -19,7 +21,9 @@ import {
   RECENT_PURCHASES_KEPT,
   TICKET_DAYS_KEPT,
   toCents,
+  outcomesOf,
   type CustomerState,
+  type OutcomeFacts,
   type PendingTicket,
   type Profile,
   type ProfileStamps,
@@ -38,6 +42,12 @@ export function applyEvent(state: CustomerState, event: ChurnEvent): CustomerSta
   }
   const at = instantMs(event.occurredAt);
   let { signedUpAt, profile, profileStamps, cancelledAt, purchases, refunds, tickets, surveys } = state;
+  let outcomes = outcomesOf(state);
+  // A retention outcome is what the team did, not what the customer did: it must not move
+  // firstSeenAt or lastEventAt, which feed tenure_days and days_since_last_event. Otherwise every
+  // contact would make a customer look more engaged, and models trained without outcomes would
+  // score treated customers on features they never saw (the feature set would silently change).
+  let customerActivity = true;
 
   switch (event.type) {
     case "purchase":
@@ -65,6 +75,10 @@ export function applyEvent(state: CustomerState, event: ChurnEvent): CustomerSta
     case "cancellation":
       cancelledAt = maxOf(cancelledAt, at);
       break;
+    case "retention_outcome":
+      outcomes = addOutcome(outcomes, event, at);
+      customerActivity = false;
+      break;
   }
 
   // One literal in emptyState's key order rather than object spreads: about twice as fast on the
@@ -72,9 +86,11 @@ export function applyEvent(state: CustomerState, event: ChurnEvent): CustomerSta
   return {
     stateVersion: state.stateVersion,
     customerId: state.customerId,
+    // Counted for every type: the state cache checks it against the stored row (a fold that left it
+    // unchanged would let a stale cached state overwrite the outcome).
     eventCount: state.eventCount + 1,
-    firstSeenAt: minOf(state.firstSeenAt, at),
-    lastEventAt: maxOf(state.lastEventAt, at),
+    firstSeenAt: customerActivity ? minOf(state.firstSeenAt, at) : state.firstSeenAt,
+    lastEventAt: customerActivity ? maxOf(state.lastEventAt, at) : state.lastEventAt,
     signedUpAt,
     profile,
     profileStamps,
@@ -83,6 +99,22 @@ export function applyEvent(state: CustomerState, event: ChurnEvent): CustomerSta
     refunds,
     tickets,
     surveys,
+    outcomes,
+  };
+}
+
+function addOutcome(o: OutcomeFacts | null, e: RetentionOutcomeEvent, at: number): OutcomeFacts {
+  const kind = e.outcome;
+  const stamp: Stamp = { at, eventId: e.eventId };
+  return {
+    count: (o?.count ?? 0) + 1,
+    lastReachedAt: REACHED_OUTCOMES.has(kind) ? maxOf(o?.lastReachedAt ?? null, at) : o?.lastReachedAt ?? null,
+    // An accepted or declined offer was made, even when the team did not report offer_made first.
+    lastOfferAt: kind === "offer_made" || kind === "accepted" || kind === "declined" ? maxOf(o?.lastOfferAt ?? null, at) : o?.lastOfferAt ?? null,
+    lastAcceptedAt: kind === "accepted" ? maxOf(o?.lastAcceptedAt ?? null, at) : o?.lastAcceptedAt ?? null,
+    lastDeclinedAt: kind === "declined" ? maxOf(o?.lastDeclinedAt ?? null, at) : o?.lastDeclinedAt ?? null,
+    lastUnreachableAt: kind === "unreachable" ? maxOf(o?.lastUnreachableAt ?? null, at) : o?.lastUnreachableAt ?? null,
+    latest: latest(o?.latest ?? null, kind, stamp),
   };
 }
 

@@ -115,6 +115,25 @@ export interface SurveyFacts {
   readonly ces: Stamped<number> | null;
 }
 
+/**
+ * What retention teams reported about the customer (retention_outcome events). Not a model input:
+ * it is kept for cooldowns and reports, and folding it changes no feature (see apply.ts). Each
+ * field is a max or a count, so the fold is order independent like every other.
+ */
+export interface OutcomeFacts {
+  /** retention_outcome events folded in. */
+  readonly count: number;
+  /** Latest outcome in which the team reached the customer: contacted, offer_made, accepted or declined. */
+  readonly lastReachedAt: number | null;
+  readonly lastOfferAt: number | null;
+  readonly lastAcceptedAt: number | null;
+  readonly lastDeclinedAt: number | null;
+  /** Latest attempt that did not reach the customer. */
+  readonly lastUnreachableAt: number | null;
+  /** The latest outcome of any kind, by (occurredAt, eventId). */
+  readonly latest: Stamped<string> | null;
+}
+
 export interface CustomerState {
   readonly stateVersion: typeof STATE_VERSION;
   readonly customerId: string;
@@ -135,6 +154,16 @@ export interface CustomerState {
   readonly refunds: RefundFacts;
   readonly tickets: TicketFacts;
   readonly surveys: SurveyFacts;
+  /**
+   * Null until the first retention_outcome. States stored before this field existed lack it:
+   * read it through outcomesOf(), which treats a missing field as null.
+   */
+  readonly outcomes: OutcomeFacts | null;
+}
+
+/** The state's outcome facts; states stored before the field existed have none. */
+export function outcomesOf(state: CustomerState): OutcomeFacts | null {
+  return state.outcomes ?? null;
 }
 
 export function emptyState(customerId: string): CustomerState {
@@ -163,6 +192,7 @@ export function emptyState(customerId: string): CustomerState {
       openedDays: [],
     },
     surveys: { count: 0, lastAt: null, nps: null, csat: null, ces: null },
+    outcomes: null,
   };
 }
 

@@ -19,6 +19,11 @@ export interface KpiPeriodOptions {
   /** A customer is active at t when they bought within this many days before t. */
   activeWindowDays?: number;
   maxLifespanPeriods?: number;
+  /**
+   * Only these customers (a segment's members): the same definitions over a subset, so a segment's
+   * KPIs sit next to the company's and mean the same thing. Absent: everyone.
+   */
+  customers?: readonly string[];
 }
 
 
@@ -43,6 +48,7 @@ with recent as (
     from raw_event
    where occurred_at >= $1::timestamptz - make_interval(days => $3) and occurred_at < $2
      and type in ('purchase', 'cancellation')
+     and ($4::text[] is null or customer_id = any($4::text[]))
    group by customer_id
 ), status as (
   select (last_purchase_start >= $1::timestamptz - make_interval(days => $3)
@@ -64,7 +70,8 @@ select count(*) filter (where at_start)::int as s,
   from status`;
 
 // ->> then ::numeric: payloads are the validated events, so amounts and answers are JSON numbers.
-// Reads the period's rows only: a range scan of raw_event_occurred_at_idx.
+// Reads the period's rows only: a range scan of raw_event_occurred_at_idx. A member list ($3) is a
+// filter on that scan (a hashed = any: the unnamed statement is planned with the array's value).
 const PERIOD_ACTIVITY_SQL = `
 select count(*) filter (where type = 'purchase')::int as orders,
        coalesce(sum((payload->>'amount')::numeric) filter (where type = 'purchase'), 0)::float8 as revenue,
@@ -80,7 +87,8 @@ select count(*) filter (where type = 'purchase')::int as orders,
        coalesce(sum((payload->>'ces')::numeric) filter (where type = 'survey_response'), 0)::float8 as ces_total
   from raw_event
  where occurred_at >= $1 and occurred_at < $2
-   and type in ('purchase', 'refund', 'survey_response')`;
+   and type in ('purchase', 'refund', 'survey_response')
+   and ($3::text[] is null or customer_id = any($3::text[]))`;
 
 export const DEFAULT_ACTIVE_WINDOW_DAYS = 90;
 
@@ -89,14 +97,14 @@ export async function computeKpiCounts(db: Queryable, opts: KpiPeriodOptions): P
   const windowDays = opts.activeWindowDays ?? DEFAULT_ACTIVE_WINDOW_DAYS;
   if (!(start.getTime() < end.getTime())) throw new RangeError(`KPI period start ${start.toISOString()} is not before end ${end.toISOString()}`);
   if (!Number.isInteger(windowDays) || windowDays < 1) throw new RangeError(`activeWindowDays must be a whole number >= 1, got ${windowDays}`);
-  const [base, activity] = await Promise.all([
-    db.query<{ s: number; e: number; lost: number; n: number }>(CUSTOMER_BASE_SQL, [start, end, windowDays]),
+  const members = opts.customers ? [...opts.customers] : null;
+  const [b, activity] = await Promise.all([
+    customerBase(db, start, end, windowDays, members),
     db.query<{
       orders: number; revenue: number; buyers: number; refunds: number; refund_amount: number;
       nps_n: number; promoters: number; detractors: number; csat_n: number; satisfied: number; ces_n: number; ces_total: number;
-    }>(PERIOD_ACTIVITY_SQL, [start, end]),
+    }>(PERIOD_ACTIVITY_SQL, [start, end, members]),
   ]);
-  const b = base.rows[0]!;
   const a = activity.rows[0]!;
   return {
     customersAtStart: b.s,
@@ -116,6 +124,24 @@ export async function computeKpiCounts(db: Queryable, opts: KpiPeriodOptions): P
     cesResponses: a.ces_n,
     cesTotal: a.ces_total,
   };
+}
+
+async function customerBase(
+  db: Queryable, start: Date, end: Date, windowDays: number, members: string[] | null,
+): Promise<{ s: number; e: number; lost: number; n: number }> {
+  const { rows } = await db.query<{ s: number; e: number; lost: number; n: number }>(CUSTOMER_BASE_SQL, [start, end, windowDays, members]);
+  return rows[0]!;
+}
+
+/**
+ * Of `customers`, how many were customers at `start` and how many of those were not at `end`
+ * (the churn-rate numerator and denominator over [start, end)): a segment's realised churn.
+ */
+export async function computeChurn(
+  db: Queryable, opts: { start: Date; end: Date; activeWindowDays?: number; customers: readonly string[] },
+): Promise<{ atStart: number; lost: number }> {
+  const b = await customerBase(db, opts.start, opts.end, opts.activeWindowDays ?? DEFAULT_ACTIVE_WINDOW_DAYS, [...opts.customers]);
+  return { atStart: b.s, lost: b.lost };
 }
 
 export async function computeKpis(db: Queryable, opts: KpiPeriodOptions): Promise<KpiReport> {

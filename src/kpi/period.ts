@@ -80,3 +80,16 @@ export function previousPeriod(period: Period, timeZone: string): Period {
   const days = Math.round((period.end.getTime() - period.start.getTime()) / DAY_MS);
   return { start: zonedMidnight(s.year, s.month, s.day - days, timeZone), end: period.start };
 }
+
+/** Local midnight of the Monday of the ISO week containing `instant` (a retention team's week). */
+export function startOfLocalWeek(instant: Date, timeZone: string): Date {
+  const p = localParts(instant.getTime(), timeZone);
+  const weekday = new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay(); // 0 = Sunday
+  return zonedMidnight(p.year, p.month, p.day - ((weekday + 6) % 7), timeZone);
+}
+
+/** The starts of the `count` local weeks ending with the one containing `instant`, oldest first. */
+export function weekStarts(instant: Date, count: number, timeZone: string): Date[] {
+  const p = localParts(startOfLocalWeek(instant, timeZone).getTime(), timeZone);
+  return Array.from({ length: count }, (_, i) => zonedMidnight(p.year, p.month, p.day - 7 * (count - 1 - i), timeZone));
+}

@@ -17,16 +17,26 @@ export type CsvCell = string | number | null | undefined;
 /**
  * A cell of a CSV meant for spreadsheets. Text that a spreadsheet would evaluate is prefixed with '
  * so it shows as text; numbers we produce are written as numbers (a negative number is data, not
- * a formula, and prefixing it would break sums in the sheet).
+ * a formula, and prefixing it would break sums in the sheet), with `decimal` as the decimal mark
+ * and no grouping: a spreadsheet set to German reads "72,5" as the number 72.5 and "72.5" as text
+ * (or a date), so a CSV for it writes the comma.
  */
-export function csvCell(value: CsvCell, delimiter = ","): string {
+export function csvCell(value: CsvCell, delimiter = ",", decimal: "." | "," = "."): string {
   if (value === null || value === undefined) return "";
-  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "";
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return "";
+    const s = String(value);
+    return decimal === "." ? s : csvField(s.replace(".", decimal), delimiter);
+  }
   return csvField(FORMULA_START.test(value) ? `'${value}` : value, delimiter);
 }
 
-/** CRLF line ends as RFC 4180 says; a UTF-8 BOM so Excel reads accented names correctly. */
-export function toCsv(header: readonly string[], rows: readonly (readonly CsvCell[])[], delimiter = ","): string {
-  const line = (cells: readonly CsvCell[]) => cells.map((c) => csvCell(c, delimiter)).join(delimiter);
+/**
+ * CRLF line ends as RFC 4180 says; a UTF-8 BOM so Excel reads accented names correctly. Locales
+ * that write decimals with a comma expect ";" between fields (Excel's list separator there): pass
+ * both, e.g. toCsv(header, rows, ";", ",").
+ */
+export function toCsv(header: readonly string[], rows: readonly (readonly CsvCell[])[], delimiter = ",", decimal: "." | "," = "."): string {
+  const line = (cells: readonly CsvCell[]) => cells.map((c) => csvCell(c, delimiter, decimal)).join(delimiter);
   return `\uFEFF${[line(header), ...rows.map(line)].join("\r\n")}\r\n`;
 }

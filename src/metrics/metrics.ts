@@ -69,6 +69,50 @@ export function createMetrics(withDefaults = true) {
     }),
     modelReloadFailures: new Counter({ name: "churnwatch_model_reload_failures_total", help: "New models refused at load (the previous one kept serving)", registers }),
 
+    // live model quality and drift (src/quality/): set by every worker from the newest stored results
+    modelLiveRocAuc: new Gauge({
+      name: "churnwatch_model_live_roc_auc", help: "ROC AUC of the scores in force one horizon ago, graded on what customers did since",
+      labelNames: ["model_version"], registers,
+    }),
+    modelLivePrecisionTop10: new Gauge({
+      name: "churnwatch_model_live_precision_top10_ratio", help: "Share of the 10% highest scores one horizon ago whose customers churned",
+      labelNames: ["model_version"], registers,
+    }),
+    modelLiveEce: new Gauge({
+      name: "churnwatch_model_live_ece", help: "Expected calibration error of the scores one horizon ago (mean |predicted - observed| over ten bins)",
+      labelNames: ["model_version"], registers,
+    }),
+    modelLiveBrier: new Gauge({ name: "churnwatch_model_live_brier", help: "Brier score of the scores one horizon ago", labelNames: ["model_version"], registers }),
+    modelLiveBandChurn: new Gauge({
+      name: "churnwatch_model_live_band_churn_ratio", help: "Realised churn of the customers in each risk level one horizon ago",
+      labelNames: ["model_version", "level"], registers,
+    }),
+    modelLiveCustomers: new Gauge({
+      name: "churnwatch_model_live_customers", help: "Customers graded by the live evaluation, by what they did (churned, stayed)",
+      labelNames: ["model_version", "outcome"], registers,
+    }),
+    modelLiveScoredAt: new Gauge({
+      name: "churnwatch_model_live_scored_at_timestamp_seconds", help: "The instant whose scores the live evaluation graded (one horizon before it ran)",
+      labelNames: ["model_version"], registers,
+    }),
+    modelTestRocAucLower: new Gauge({
+      name: "churnwatch_model_test_roc_auc_lower", help: "Lower end of the model's 95% ROC AUC interval on its untouched test period, from its artifact: live AUC below it is worse than validated",
+      labelNames: ["model_version"], registers,
+    }),
+    featureDriftPsi: new Gauge({
+      name: "churnwatch_feature_drift_psi", help: "Population stability index of a feature: the model's training rows vs today's scored customers",
+      labelNames: ["feature"], registers,
+    }),
+    featureDriftThreshold: new Gauge({ name: "churnwatch_feature_drift_psi_threshold", help: "PSI above which a feature's drift is warned about (DRIFT_PSI_THRESHOLD)", registers }),
+    savedCustomers: new Gauge({
+      name: "churnwatch_retention_saved_customers", help: "At-risk customers a team reached in the latest judged period who did not churn within the horizon",
+      registers,
+    }),
+    treatedCustomers: new Gauge({
+      name: "churnwatch_retention_treated_customers", help: "At-risk customers a team reached in the latest judged period (whose horizon is over)",
+      registers,
+    }),
+
     // scheduled jobs
     jobLastSuccess: new Gauge({ name: "churnwatch_job_last_success_timestamp_seconds", help: "When a job last finished without error", labelNames: ["job_name"], registers }),
     jobLastFailure: new Gauge({ name: "churnwatch_job_last_failure_timestamp_seconds", help: "When a job last failed", labelNames: ["job_name"], registers }),

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_LIFECYCLE_RULE, LIFECYCLE_STAGES, SCORED_STAGES } from "../features/lifecycle.js";
+import { featureProfileSchema } from "./feature-profile.js";
 
 export const ARTIFACT_FORMAT = "churnwatch-model/1";
 
@@ -156,6 +157,12 @@ export const artifactSchema = z.object({
   thresholds: z.object({ medium: z.number().min(0).max(1), high: z.number().min(0).max(1) })
     .refine((t) => t.medium <= t.high, "thresholds.medium must not exceed thresholds.high"),
   featureImportance: z.array(z.number()).optional(),
+  /**
+   * Per-feature bins and shares on the training rows (new artifacts), for feature drift: the
+   * worker compares today's scored customers with them (src/quality/drift.ts). Older artifacts have
+   * none and get no drift report.
+   */
+  featureProfile: featureProfileSchema.optional(),
   /** RandomForestClassifier.toJSON() output. */
   forest: z.object({ name: z.literal("RFClassifier"), baseModel: z.record(z.string(), z.unknown()) }),
 });

@@ -20,11 +20,13 @@ import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "../log.js";
 import { rankCustomers } from "./customer.js";
+import { defaultUnsubscribe, unsubscribeUrl, type MailIdentity } from "./message.js";
 import { enqueueMessage } from "./outbox.js";
 import { renderAlert, renderAlertSummary } from "./render-alert.js";
+import { recipientsKey } from "./run-digest.js";
 import { loadCandidates, recordListings, type Candidate } from "./select.js";
 import { inTransaction } from "../store/tx.js";
-import { matchesSegment, type Segment } from "./segments.js";
+import { matchesSegment, segmentTextFor, type RecipientList, type Segment } from "./segments.js";
 
 export interface RiskChange {
   customerId: string;
@@ -48,6 +50,12 @@ export interface EnqueueAlertsOptions {
   /** ALERT_RATE_PER_HOUR: alert messages per recipient per rolling hour. */
   ratePerHour: number;
   crmLinkTemplate?: string | null;
+  /** DIGEST_TIMEZONE, for dates shown (lists may name their own). */
+  timeZone?: string;
+  /** Deployment-unique Message-IDs and List-Ids (deployment.ts); without it the legacy Message-ID. */
+  identity?: MailIdentity;
+  /** MAIL_LIST_UNSUBSCRIBE (mailto: or https:, {segment} replaced); default a mailto: to MAIL_FROM. */
+  unsubscribe?: string | null;
   logger?: Logger;
 }
 
@@ -69,8 +77,13 @@ export function alertLedgerSegment(segmentId: string): string {
   return `alert:${segmentId}`;
 }
 
-function alertKey(segmentId: string, c: Candidate): string {
-  return `alert:${segmentId}:${c.customerId}:${c.scoredAt.toISOString()}`;
+/** One segment with one list keeps the key it always had; several lists each get their own message. */
+function listSuffix(segment: Segment, list: RecipientList): string {
+  return segment.lists.length <= 1 ? "" : `:${recipientsKey(list.to)}`;
+}
+
+function alertKey(segment: Segment, list: RecipientList, c: Candidate): string {
+  return `alert:${segment.id}:${c.customerId}:${c.scoredAt.toISOString()}${listSuffix(segment, list)}`;
 }
 
 async function sentInLastHour(db: pg.PoolClient, recipients: readonly string[], now: Date): Promise<number> {
@@ -127,32 +140,46 @@ async function alertsIn(db: pg.PoolClient, opts: EnqueueAlertsOptions): Promise<
     result.duplicates = inSegment.length - members.length;
     if (members.length === 0) continue;
 
-    const left = Math.max(0, opts.ratePerHour - (await sentInLastHour(db, segment.recipients, opts.now)));
-    const individual = members.length <= left ? members : members.slice(0, Math.max(0, left - 1));
-    const rest = members.slice(individual.length);
-    const input = { segment, baseCurrency: opts.baseCurrency, crmLinkTemplate: opts.crmLinkTemplate ?? null };
-
-    for (const c of individual) {
-      const r = renderAlert(c, input);
-      const res = await enqueueMessage(db, {
-        kind: "alert", dedupeKey: alertKey(segment.id, c), from: opts.from, to: segment.recipients,
-        subject: r.subject, text: r.text, html: r.html, date: opts.now,
-      });
-      if (res.enqueued) result.alerted.push(c.customerId);
-      else result.duplicates++;
+    const alerted = new Set<string>(), summarised = new Set<string>(), deferred = new Set<string>();
+    for (const list of segment.lists) {
+      const left = Math.max(0, opts.ratePerHour - (await sentInLastHour(db, list.to, opts.now)));
+      const individual = members.length <= left ? members : members.slice(0, Math.max(0, left - 1));
+      const rest = members.slice(individual.length);
+      const unsubscribe = (segment.unsubscribe ? unsubscribeUrl(segment.unsubscribe, segment.id) : null) ??
+        (opts.unsubscribe ? unsubscribeUrl(opts.unsubscribe, segment.id) : null) ?? defaultUnsubscribe(opts.from, segment.id);
+      const input = {
+        segment: { ...segment, ...segmentTextFor(segment, list.locale) }, baseCurrency: opts.baseCurrency,
+        crmLinkTemplate: opts.crmLinkTemplate ?? null, locale: list.locale, timeZone: list.timeZone ?? opts.timeZone ?? "UTC",
+        unsubscribeUrl: unsubscribe,
+      };
+      const mail = {
+        from: opts.from, to: list.to, date: opts.now, language: list.locale,
+        list: { id: segment.id, name: segment.name, unsubscribe },
+        ...(opts.identity ? { identity: opts.identity } : {}),
+      };
+      for (const c of individual) {
+        const r = renderAlert(c, input);
+        const res = await enqueueMessage(db, { ...mail, kind: "alert", dedupeKey: alertKey(segment, list, c), subject: r.subject, text: r.text, html: r.html });
+        if (res.enqueued) alerted.add(c.customerId);
+        else result.duplicates++;
+      }
+      if (rest.length > 0 && left > 0) {
+        const ids = rest.map((c) => `${c.customerId}@${c.scoredAt.toISOString()}`).sort().join(",");
+        const r = renderAlertSummary(rest, input);
+        const res = await enqueueMessage(db, {
+          ...mail, kind: "alert-summary",
+          dedupeKey: `alert-summary:${segment.id}:${createHash("sha256").update(ids).digest("hex").slice(0, 32)}${listSuffix(segment, list)}`,
+          subject: r.subject, text: r.text, html: r.html,
+        });
+        if (res.enqueued) for (const c of rest) summarised.add(c.customerId);
+      } else {
+        for (const c of rest) deferred.add(c.customerId);
+      }
     }
-    if (rest.length > 0 && left > 0) {
-      const ids = rest.map((c) => `${c.customerId}@${c.scoredAt.toISOString()}`).sort().join(",");
-      const r = renderAlertSummary(rest, input);
-      const res = await enqueueMessage(db, {
-        kind: "alert-summary",
-        dedupeKey: `alert-summary:${segment.id}:${createHash("sha256").update(ids).digest("hex").slice(0, 32)}`,
-        from: opts.from, to: segment.recipients, subject: r.subject, text: r.text, html: r.html, date: opts.now,
-      });
-      if (res.enqueued) result.summarised.push(...rest.map((c) => c.customerId));
-    } else if (rest.length > 0) {
-      result.deferred.push(...rest.map((c) => c.customerId));
-    }
+    // A customer alerted to one list counts as alerted, even if another list's budget was spent.
+    result.alerted.push(...alerted);
+    result.summarised.push(...[...summarised].filter((id) => !alerted.has(id)));
+    result.deferred.push(...[...deferred].filter((id) => !alerted.has(id) && !summarised.has(id)));
     const alertedNow = new Set([...result.alerted, ...result.summarised]);
     await recordListings(db, alertLedgerSegment(segment.id), members.filter((c) => alertedNow.has(c.customerId)), opts.now);
     opts.logger?.[result.deferred.length ? "warn" : "info"](

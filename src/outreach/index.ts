@@ -4,13 +4,15 @@
  * Wiring (main.ts / the scheduler; each job under the cluster-wide job lock):
  *   at start:   segments = await loadSegments(env.SEGMENTS_FILE ?? DEFAULT_SEGMENTS_FILE)
  *               transport = createMailTransport({ smtpUrl: env.SMTP_URL, outboxDir: env.OUTBOX_DIR ?? "./outbox" })
+ *               identity = await mailIdentity(pool, MAIL_FROM, DEPLOYMENT_ID)
  *   DIGEST_CRON (in DIGEST_TIMEZONE):
- *               period = trailingDays(now, 30, tz)
- *               { changes } = await snapshotKpis(pool, { ...period }, previousPeriod(period, tz), now)
- *               await runDigest(pool, { segments, now, timeZone: tz, kpis: changes, baseCurrency, from: MAIL_FROM,
+ *               period = trailingDays(now, 30, tz); previous = previousPeriod(period, tz)
+ *               { changes } = await snapshotKpis(pool, { ...period }, previous, now)
+ *               await runDigest(pool, { segments, now, timeZone: tz, kpis: changes, kpiPeriod: { current: period, previous },
+ *                                       baseCurrency, from: MAIL_FROM, identity, unsubscribe: MAIL_LIST_UNSUBSCRIBE,
  *                                       cooldownDays: OUTREACH_COOLDOWN_DAYS, crmLinkTemplate: CRM_LINK_TEMPLATE, logger })
  *   after each rescoring, with the levels before it:
- *               await enqueueAlerts(clientOrPool, { segments, changes, now, from, baseCurrency, ratePerHour, logger })
+ *               await enqueueAlerts(clientOrPool, { segments, changes, now, from, baseCurrency, ratePerHour, identity, logger })
  *   once per worker: sender = startOutboxSender(pool, transport, { logger, metrics })
  *   every OUTBOX_DRAIN_SECONDS (any number of workers at once; one drain at a time per worker):
  *               sender.tick()
@@ -20,7 +22,14 @@ export * from "./segments.js";
 export * from "./customer.js";
 export { renderDigest, type DigestInput, type RenderedDigest } from "./render-digest.js";
 export { renderAlert, renderAlertSummary, type AlertInput, type RenderedAlert } from "./render-alert.js";
-export { buildRawMessage, messageIdFor, outboxId, type OutgoingMail } from "./message.js";
+export {
+  buildRawMessage, checkDeploymentId, defaultUnsubscribe, mailDomain, messageIdFor, messageIdOf, outboxId, unsubscribeUrl,
+  type MailIdentity, type MailList, type OutgoingMail,
+} from "./message.js";
+export { loadDeploymentId, mailIdentity } from "./deployment.js";
+export { mailFormat, type MailFormat } from "./format.js";
+export { describeTrajectory, loadScoreHistory, trajectoryText, type ScorePoint, type Trajectory } from "./trajectory.js";
+export * as i18n from "./i18n/index.js";
 export {
   DEFAULT_BACKOFF,
   DEFAULT_DRAIN_TIMEOUT_MS,
@@ -52,6 +61,8 @@ export {
   type SendOptions,
   type SendOutcome,
 } from "./transport.js";
-export { DEFAULT_RISE_DELTA, inCooldown, selectForDigest, type CooldownRule, type DigestSelection, type Listing } from "./select.js";
-export { defaultPeriodLabel, digestDedupeKey, runDigest, type DigestRunResult, type RunDigestOptions } from "./run-digest.js";
+export { DEFAULT_DECLINED_DAYS, DEFAULT_RISE_DELTA, inCooldown, selectForDigest, type ContactHistory, type CooldownRule, type DigestSelection, type Listing } from "./select.js";
+export {
+  defaultPeriodLabel, digestDedupeKey, listingLedger, recipientsKey, runDigest, type DigestRunResult, type RunDigestOptions,
+} from "./run-digest.js";
 export { crossedIntoHigh, enqueueAlerts, type AlertRunResult, type EnqueueAlertsOptions, type RiskChange } from "./alerts.js";

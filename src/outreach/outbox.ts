@@ -20,7 +20,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { Logger } from "../log.js";
-import { buildRawMessage, messageIdFor, outboxId, type OutgoingMail } from "./message.js";
+import { buildRawMessage, messageIdFor, messageIdOf, outboxId, type OutgoingMail } from "./message.js";
 import type { MailTransport, OutboxItem } from "./transport.js";
 import type { Queryable } from "../store/queryable.js";
 import { withTimeout } from "../lib/timeout.js";
@@ -47,7 +47,8 @@ export async function enqueueMessage(db: Queryable, mail: OutgoingMail): Promise
      returning id`,
     [id, mail.kind, mail.dedupeKey, [...mail.to], mail.subject, raw, mail.date],
   );
-  return { id, messageId: messageIdFor(id), enqueued: rows.length === 1 };
+  // The header the message carries (per-deployment since mail identities), whatever built it.
+  return { id, messageId: messageIdOf(raw) ?? messageIdFor(id), enqueued: rows.length === 1 };
 }
 
 export async function isEnqueued(db: Queryable, dedupeKey: string): Promise<boolean> {
@@ -263,7 +264,7 @@ async function sendOne(
 ): Promise<{ result: "sent" | "retrying" | "failed" | "lost" | "aborted"; relayDown: boolean }> {
   const log = ctx.opts.logger;
   const item: OutboxItem = {
-    id: row.id, messageId: messageIdFor(row.id), kind: row.kind, subject: row.subject,
+    id: row.id, messageId: messageIdOf(row.raw) ?? messageIdFor(row.id), kind: row.kind, subject: row.subject,
     recipients: row.recipients, raw: row.raw, createdAt: row.created_at,
   };
   const signal = ctx.opts.signal

@@ -1,15 +1,22 @@
 /**
  * Immediate alert e-mails: one customer of an alert segment crossed into high risk, or (over the
- * per-recipient rate limit) several folded into one summary. Pure, like the digest.
+ * per-recipient rate limit) several folded into one summary. Pure, like the digest, and in the
+ * recipient list's locale with the same layout rules (layout.ts).
  */
-import { crmLink, displayName, rankCustomers, reasonSentences, type ScoredCustomer, type SegmentView } from "./customer.js";
 import { escapeHtml as esc, safeHref } from "../lib/html.js";
-import { formatMoney, formatScore } from "./format.js";
+import { crmLink, displayName, rankCustomers, reasonSentences, type ScoredCustomer, type SegmentView } from "./customer.js";
+import { mailFormat, type MailFormat } from "./format.js";
+import { actionBox, heading, LINK, MUTED, page } from "./layout.js";
 
 export interface AlertInput {
+  /** The segment with its texts in the list's language. */
   segment: SegmentView;
   baseCurrency: string;
   crmLinkTemplate?: string | null;
+  /** BCP 47 tag of the recipient list (default en-GB). */
+  locale?: string;
+  timeZone?: string;
+  unsubscribeUrl?: string | null;
 }
 
 export interface RenderedAlert {
@@ -18,73 +25,92 @@ export interface RenderedAlert {
   text: string;
 }
 
-const FONT = "font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif";
-
-function previousText(c: ScoredCustomer): string {
-  return c.lastSeenScore === null ? "" : ` (was ${formatScore(c.lastSeenScore)})`;
+function formatOf(input: AlertInput): MailFormat {
+  return mailFormat({ locale: input.locale, timeZone: input.timeZone, currency: input.baseCurrency });
 }
 
-function customerHtml(c: ScoredCustomer, input: AlertInput): string {
+function riskText(c: ScoredCustomer, f: MailFormat): string {
+  const was = c.lastSeenScore === null ? "" : ` (${f.tr.t("alert", "was", { score: f.score(c.lastSeenScore) })})`;
+  return `${f.tr.t("alert", "riskLine", { score: f.score(c.score) })}${was}`;
+}
+
+function customerHtml(c: ScoredCustomer, input: AlertInput, f: MailFormat): string {
   const link = safeHref(crmLink(input.segment.crmLinkTemplate ?? input.crmLinkTemplate, c.customerId) ?? "");
-  const reasons = reasonSentences(c.reasons);
+  const reasons = reasonSentences(c.reasons, 3, f);
+  const idLine = [c.name ? c.customerId : null, c.locale ? f.tr.t("digest", "language", { language: f.languageName(c.locale) }) : null].filter(Boolean).join(" \u00B7 ");
   return (
     `<div style="border:1px solid #d0d7de;border-radius:6px;padding:12px;margin:8px 0">` +
-    `<div style="font-size:16px;font-weight:600">${esc(displayName(c))}${c.name ? ` <span style="font-size:12px;color:#57606a;font-weight:400">${esc(c.customerId)}</span>` : ""}</div>` +
+    `<div style="font-size:16px;font-weight:600;line-height:1.35">${esc(displayName(c))}</div>` +
+    (idLine ? `<div style="font-size:12px;color:${MUTED}">${esc(idLine)}</div>` : "") +
     (c.email ? `<div style="font-size:13px">${esc(c.email)}</div>` : "") +
-    `<div style="font-size:14px;margin-top:6px">Churn risk <strong style="color:#cf222e">${esc(formatScore(c.score))}</strong>${esc(previousText(c))}; ` +
-    `value ${esc(formatMoney(c.value, input.baseCurrency))}, ${esc(formatMoney(c.valueAtRisk, input.baseCurrency))} at risk</div>` +
-    (reasons.length ? `<ul style="margin:6px 0 0;padding-left:18px;font-size:14px">${reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>` : "") +
-    (link ? `<div style="margin-top:6px"><a href="${esc(link)}" style="color:#0969da">Open in CRM</a></div>` : "") +
+    `<div style="font-size:14px;line-height:1.45;margin-top:6px"><strong style="color:#cf222e">${esc(riskText(c, f))}</strong>. ` +
+    `${esc(f.tr.t("digest", "valueLine", { value: f.money(c.value), atRisk: f.money(c.valueAtRisk) }))}</div>` +
+    (reasons.length ? `<ul style="margin:6px 0 0;padding-left:18px;font-size:14px;line-height:1.45">${reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>` : "") +
+    (link ? `<div style="margin-top:6px"><a href="${esc(link)}" style="color:${LINK}">${esc(f.tr.t("digest", "openInCrm"))}</a></div>` : "") +
     `</div>`
   );
 }
 
-function customerText(c: ScoredCustomer, input: AlertInput): string[] {
+function customerText(c: ScoredCustomer, input: AlertInput, f: MailFormat): string[] {
   const link = crmLink(input.segment.crmLinkTemplate ?? input.crmLinkTemplate, c.customerId);
   return [
-    `${displayName(c)}${c.name ? ` (${c.customerId})` : ""}${c.email ? ` <${c.email}>` : ""}`,
-    `  Churn risk ${formatScore(c.score)}${previousText(c)}; value ${formatMoney(c.value, input.baseCurrency)}, ${formatMoney(c.valueAtRisk, input.baseCurrency)} at risk`,
-    ...reasonSentences(c.reasons).map((r) => `  - ${r}`),
+    `${displayName(c)}${c.name ? ` (${c.customerId})` : ""}${c.email ? ` <${c.email}>` : ""}` +
+      `${c.locale ? ` \u00B7 ${f.tr.t("digest", "language", { language: f.languageName(c.locale) })}` : ""}`,
+    `  ${riskText(c, f)}. ${f.tr.t("digest", "valueLine", { value: f.money(c.value), atRisk: f.money(c.valueAtRisk) })}`,
+    ...reasonSentences(c.reasons, 3, f).map((r) => `  - ${r}`),
     ...(link ? [`  ${link}`] : []),
   ];
 }
 
-function wrapHtml(title: string, intro: string, body: string, input: AlertInput): string {
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title></head>
-<body style="margin:0;padding:0;background:#f6f8fa">
-<div style="max-width:720px;margin:0 auto;padding:20px;background:#ffffff;${FONT};color:#24292f">
-<h1 style="font-size:18px;margin:0 0 8px">${esc(title)}</h1>
-<p style="font-size:14px;margin:0 0 8px">${esc(intro)}</p>
-${body}
-<div style="border-left:4px solid #0969da;background:#ddf4ff;padding:8px 12px;font-size:14px;margin:12px 0"><strong>Suggested action:</strong> ${esc(input.segment.action)}</div>
-<p style="font-size:12px;color:#57606a">Alert of the segment \u201C${esc(input.segment.name)}\u201D (${esc(input.segment.id)}).</p>
-</div></body></html>
-`;
+function wrapHtml(title: string, intro: string, body: string, input: AlertInput, f: MailFormat): string {
+  const unsubscribe = input.unsubscribeUrl && /^(https:|mailto:)/i.test(input.unsubscribeUrl) ? input.unsubscribeUrl : null;
+  return page({
+    lang: f.locale,
+    title,
+    preheader: intro,
+    body: [
+      heading(title, 1),
+      `<p style="font-size:14px;line-height:1.45;margin:8px 0">${esc(intro)}</p>`,
+      body,
+      actionBox(f.tr.t("digest", "suggestedAction"), input.segment.action),
+      `<p style="font-size:12px;color:${MUTED}">${esc(f.tr.t("alert", "footer", { segment: input.segment.name, id: input.segment.id }))}` +
+        (unsubscribe ? ` <a href="${esc(unsubscribe)}" style="color:${MUTED}">${esc(f.tr.t("digest", "unsubscribe"))}</a>` : "") +
+        `</p>`,
+    ].join("\n"),
+  });
+}
+
+function textFooter(input: AlertInput, f: MailFormat): string[] {
+  return [
+    "",
+    `${f.tr.t("digest", "suggestedAction")} ${input.segment.action}`,
+    ...(input.unsubscribeUrl ? ["", f.tr.t("digest", "textUnsubscribe", { url: input.unsubscribeUrl })] : []),
+    "",
+  ];
 }
 
 /** One customer whose risk level just became high. */
 export function renderAlert(customer: ScoredCustomer, input: AlertInput): RenderedAlert {
-  const subject = `High churn risk: ${displayName(customer)} (${formatScore(customer.score)}), ${input.segment.name}`;
-  const intro = `This customer's churn risk just became high. They belong to \u201C${input.segment.name}\u201D.`;
+  const f = formatOf(input);
+  const subject = f.tr.t("alert", "subject", { name: displayName(customer), score: f.score(customer.score), segment: input.segment.name });
+  const intro = f.tr.t("alert", "intro", { segment: input.segment.name });
   return {
     subject,
-    html: wrapHtml(subject, intro, customerHtml(customer, input), input),
-    text: [subject, "", intro, "", ...customerText(customer, input), "", `Suggested action: ${input.segment.action}`, ""].join("\n"),
+    html: wrapHtml(subject, intro, customerHtml(customer, input, f), input, f),
+    text: [subject, "", intro, "", ...customerText(customer, input, f), ...textFooter(input, f)].join("\n"),
   };
 }
 
 /** Several customers in one message, used when individual alerts would exceed the hourly limit. */
 export function renderAlertSummary(customers: readonly ScoredCustomer[], input: AlertInput): RenderedAlert {
+  const f = formatOf(input);
   const ranked = rankCustomers(customers);
   const total = ranked.reduce((s, c) => s + c.valueAtRisk, 0);
-  const subject = `High churn risk: ${ranked.length} more customers in ${input.segment.name}, ${formatMoney(total, input.baseCurrency)} at risk`;
-  const intro =
-    `${ranked.length} customers' churn risk just became high. They are grouped in one message because ` +
-    "this segment's alerts reached their hourly limit.";
+  const subject = f.tr.t("alert", "summarySubject", { count: ranked.length, segment: input.segment.name, value: f.money(total) });
+  const intro = f.tr.t("alert", "summaryIntro", { count: ranked.length });
   return {
     subject,
-    html: wrapHtml(subject, intro, ranked.map((c) => customerHtml(c, input)).join("\n"), input),
-    text: [subject, "", intro, ...ranked.flatMap((c) => ["", ...customerText(c, input)]), "", `Suggested action: ${input.segment.action}`, ""].join("\n"),
+    html: wrapHtml(subject, intro, ranked.map((c) => customerHtml(c, input, f)).join("\n"), input, f),
+    text: [subject, "", intro, ...ranked.flatMap((c) => ["", ...customerText(c, input, f)]), ...textFooter(input, f)].join("\n"),
   };
 }

@@ -10,6 +10,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { FEATURE_NAMES } from "../features/names.js";
 import { RISK_LEVELS } from "../model/risk-levels.js";
+import { checkLocale, DEFAULT_LOCALE } from "./i18n/locales.js";
 
 export const DEFAULT_SEGMENTS_FILE = fileURLToPath(new URL("../../examples/segments.yaml", import.meta.url));
 
@@ -49,26 +50,110 @@ const crmLinkTemplate = z
   .regex(/^https?:\/\/\S+$/, "an http(s) URL")
   .refine((t) => t.includes("{customerId}"), { message: 'must contain "{customerId}"' });
 
+const email = z.email({ error: "an e-mail address" });
+
+const timeZone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, { message: "an IANA time zone like Europe/Berlin" });
+
+const localeTag = z.string().superRefine((tag, ctx) => {
+  const c = checkLocale(tag);
+  if (!c.ok) ctx.addIssue({ code: "custom", message: c.message });
+});
+
+/** A recipient list of its own: its own digest (and alerts) in its own language. */
+const recipientList = z
+  .object({
+    to: z.union([email, z.array(email).min(1, "at least one e-mail address")], { error: "an e-mail address or a list of them" }),
+    locale: localeTag.optional(),
+    /** Only how dates are shown; periods follow DIGEST_TIMEZONE. */
+    timeZone: timeZone.optional(),
+  })
+  .strict();
+
+// Strings and lists are told apart before zod sees them, so an error names the field that is wrong
+// ("recipients.1: an e-mail address", "recipients.2.locale: ...") instead of "invalid union".
+const recipientEntry = z.unknown().transform((v, ctx): string | z.output<typeof recipientList> => {
+  const schema = typeof v === "object" && v !== null && !Array.isArray(v) ? recipientList : email;
+  const r = schema.safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  return z.NEVER;
+});
+
+const segmentText = z
+  .object({
+    name: z.string().trim().min(1, "a non-empty name").max(120),
+    description: z.string().max(1000).optional(),
+    action: z.string().trim().min(1, "a suggested action for the team").max(2000),
+  })
+  .strict();
+
+/** mailto: or https: (RFC 2369); {segment} is replaced by the segment id. */
+const unsubscribe = z.string().regex(/^(mailto:[^\s<>]+@[^\s<>]+|https:\/\/[^\s<>]+)$/, "a mailto: or https:// URL");
+
 const segmentSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lower-case letters, digits, - and _ (it appears in dedupe keys and file names)"),
     name: z.string().trim().min(1, "a non-empty name").max(120),
     description: z.string().max(1000).default(""),
     when: conditions.default({}),
-    recipients: z.array(z.email({ error: "an e-mail address" })).min(1, "at least one e-mail address"),
+    /** Addresses (one list, in the segment's locale) and/or lists of their own: { to, locale, timeZone }. */
+    recipients: z.array(recipientEntry).min(1, "at least one e-mail address"),
     action: z.string().trim().min(1, "a suggested action for the team").max(2000),
+    /** Language of name, description and action, and of the plain addresses' digest (default: the file's, else en-GB). */
+    locale: localeTag.optional(),
+    /** name, description and action in other languages, by language ("de") or tag ("de-AT"). */
+    translations: z.record(z.string(), segmentText).default({}),
     alert: z.boolean().default(false),
     /** Rows in the e-mail body; the CSV attachment always holds the whole segment. */
     maxRows: z.number().int().min(1).max(1000).default(25),
     crmLinkTemplate: crmLinkTemplate.optional(),
+    /** List-Unsubscribe target for this segment's mail; default MAIL_LIST_UNSUBSCRIBE, else a mailto: to MAIL_FROM. */
+    unsubscribe: unsubscribe.optional(),
   })
   .strict();
 
-export type Segment = z.output<typeof segmentSchema>;
+type RawSegment = z.output<typeof segmentSchema>;
+
+export interface RecipientList {
+  /** Addresses, in file order. */
+  to: string[];
+  /** Canonical BCP 47 tag, e.g. "de-DE". */
+  locale: string;
+  /** Shown dates only; default DIGEST_TIMEZONE. */
+  timeZone?: string;
+}
+
+export interface SegmentText {
+  name: string;
+  description?: string;
+  action: string;
+}
+
+export type Segment = Omit<RawSegment, "recipients" | "locale" | "translations"> & {
+  /** Every address of every list (alerts' rate limit, logs). */
+  recipients: string[];
+  /** One digest per list per period, each in its list's locale. */
+  lists: RecipientList[];
+  /** Language of name, description and action. */
+  locale: string;
+  /** Canonical tag or language -> texts. */
+  translations: Record<string, SegmentText>;
+};
 export type SegmentConditions = Segment["when"];
 
 const fileSchema = z
-  .object({ segments: z.array(segmentSchema).min(1, "at least one segment") })
+  .object({
+    /** Default locale of every segment (and its plain addresses). */
+    locale: localeTag.optional(),
+    segments: z.array(segmentSchema).min(1, "at least one segment"),
+  })
   .strict()
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
@@ -83,6 +168,67 @@ export class SegmentsConfigError extends Error {
     super(`invalid segments file ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "SegmentsConfigError";
   }
+}
+
+const canonical = (tag: string): string => {
+  const c = checkLocale(tag);
+  return c.ok ? c.tag : tag;
+};
+const languageOf = (tag: string): string => new Intl.Locale(tag).language;
+
+/** The texts for a locale: the segment's own when the language is the same, else its translation (tag, then language). */
+export function segmentTextFor(segment: Pick<Segment, "name" | "description" | "action" | "locale" | "translations">, locale: string): SegmentText & { description: string } {
+  if (languageOf(locale) !== languageOf(segment.locale)) {
+    const t = segment.translations[canonical(locale)] ?? segment.translations[languageOf(locale)];
+    if (t) return { name: t.name, description: t.description ?? "", action: t.action };
+  }
+  return { name: segment.name, description: segment.description, action: segment.action };
+}
+
+/** Plain addresses form one list in the segment's locale (where the first one stands); each object is a list. */
+function normalise(raw: RawSegment, fileLocale: string, label: string, problems: string[]): Segment {
+  const locale = canonical(raw.locale ?? fileLocale);
+  const lists: RecipientList[] = [];
+  let plain: RecipientList | null = null;
+  const where = new Map<string, number>();
+  raw.recipients.forEach((entry, index) => {
+    const addresses = typeof entry === "string" ? [entry] : typeof entry.to === "string" ? [entry.to] : entry.to;
+    for (const a of addresses) {
+      const key = a.toLowerCase();
+      if (where.has(key)) problems.push(`${label}: recipients.${index}: ${a} is already in recipients.${where.get(key)}; an address belongs to one list`);
+      else where.set(key, index);
+    }
+    if (typeof entry === "string") {
+      if (plain === null) lists.push((plain = { to: [], locale }));
+      plain.to.push(entry);
+    } else {
+      const list: RecipientList = { to: addresses, locale: canonical(entry.locale ?? locale) };
+      if (entry.timeZone !== undefined) list.timeZone = entry.timeZone;
+      lists.push(list);
+    }
+  });
+  const translations: Record<string, SegmentText> = {};
+  for (const [tag, text] of Object.entries(raw.translations)) {
+    const c = checkLocale(tag);
+    if (!c.ok) problems.push(`${label}: translations.${tag}: ${c.message}`);
+    else translations[tag.includes("-") ? c.tag : c.language] = text;
+  }
+  const segment: Segment = { ...raw, recipients: lists.flatMap((l) => l.to), lists, locale, translations };
+  // A German list must not get English texts under German headings: every list's language needs
+  // the segment's texts in it (a description too, when the segment has one).
+  lists.forEach((list) => {
+    if (languageOf(list.locale) === languageOf(locale)) return;
+    const t = translations[list.locale] ?? translations[languageOf(list.locale)];
+    const index = raw.recipients.findIndex((e) => typeof e !== "string" && canonical(e.locale ?? locale) === list.locale);
+    const missing = !t ? ["name", "action", ...(raw.description ? ["description"] : [])] : raw.description && !t.description ? ["description"] : [];
+    if (missing.length) {
+      problems.push(
+        `${label}: recipients.${index}.locale: ${list.locale} needs the segment's ${missing.join(", ")} in that language ` +
+          `(translations: { ${languageOf(list.locale)}: { name, description, action } })`,
+      );
+    }
+  });
+  return segment;
 }
 
 /** Validates already-parsed data; `file` only names the source in errors. */
@@ -118,7 +264,10 @@ export function parseSegments(data: unknown, file = "(segments)"): Segment[] {
     });
   }
   if (problems.length > 0 || !parsed.success) throw new SegmentsConfigError(file, problems);
-  return parsed.data.segments;
+  const fileLocale = parsed.data.locale ?? DEFAULT_LOCALE;
+  const segments = parsed.data.segments.map((s, i) => normalise(s, fileLocale, label(i), problems));
+  if (problems.length > 0) throw new SegmentsConfigError(file, problems);
+  return segments;
 }
 
 /** Reads and validates a YAML or JSON segments file (YAML is a superset of JSON, so one parser serves both). */

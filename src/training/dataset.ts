@@ -15,8 +15,16 @@
  * every cutoff: trivially easy rows that inflate every metric) and cancelled ones get no row, as
  * they get no probability in production.
  * Label: churned = no purchase in (cutoff, cutoff + horizon] OR a cancellation in that window.
+ *
+ * Treatment (dataset metadata, never a feature): retention teams report what they did as
+ * retention_outcome events. A customer a team reached (REACHED_OUTCOMES) may have stayed because of
+ * it, so a model trained on those rows learns that such customers "stay by themselves". Each row
+ * says `treated` (reached in (cutoff - horizon, cutoff]: known at the cutoff) and `treatedAfter`
+ * (reached in (cutoff, cutoff + horizon]: inside the label window, so the label may be the
+ * treatment's effect). Data scientists exclude or model these rows; the feature vector is
+ * unchanged, so models trained with or without outcomes serve the same features.
  */
-import type { ChurnEvent } from "../events/schema.js";
+import { REACHED_OUTCOMES, type ChurnEvent } from "../events/schema.js";
 import { applyEvent, emptyState, featureVector, FEATURE_NAMES, FEATURE_SET_VERSION } from "../features/index.js";
 import { DEFAULT_LIFECYCLE_RULE, isScored, lifecycleAt, SCORED_STAGES, type Lifecycle, type LifecycleRule } from "../features/lifecycle.js";
 import { DAY_MS } from "../lib/time.js";
@@ -50,6 +58,13 @@ export interface DatasetRow {
   features: number[];
   /** 1 = churned within the horizon. */
   label: 0 | 1;
+  /**
+   * 1 = a retention team reached the customer in (cutoff - horizon, cutoff]. Metadata, not a
+   * feature. Absent in rows read from CSVs written before the column existed.
+   */
+  treated?: 0 | 1;
+  /** 1 = a retention team reached the customer in (cutoff, cutoff + horizon], the label window. */
+  treatedAfter?: 0 | 1;
 }
 
 export interface CutoffCount {
@@ -101,6 +116,12 @@ export function customerRows(customerId: string, events: readonly ChurnEvent[], 
   const horizonMs = opts.horizonDays * DAY_MS;
 
   const rule: LifecycleRule = { activeDays: opts.activeDays, newDays: opts.newDays ?? DEFAULT_NEW_DAYS };
+  // Instants at which a team reached the customer, ascending (times are already validated).
+  const reachedAt: number[] = [];
+  for (const i of order) {
+    const e = events[i]!;
+    if (e.type === "retention_outcome" && REACHED_OUTCOMES.has(e.outcome)) reachedAt.push(times[i]!);
+  }
   const rows: DatasetRow[] = [];
   let state = emptyState(customerId);
   let next = 0; // first event (in time order) not yet folded into `state`
@@ -117,10 +138,31 @@ export function customerRows(customerId: string, events: readonly ChurnEvent[], 
       if (type === "purchase") purchased = true;
       else if (type === "cancellation") cancelled = true;
     }
-    rows.push({ customerId, cutoff, features: featureVector(state, cutoff), label: !purchased || cancelled ? 1 : 0 });
+    rows.push({
+      customerId, cutoff, features: featureVector(state, cutoff), label: !purchased || cancelled ? 1 : 0,
+      treated: anyIn(reachedAt, cutoff - horizonMs, cutoff) ? 1 : 0,
+      treatedAfter: anyIn(reachedAt, cutoff, end) ? 1 : 0,
+    });
   }
   return rows;
 }
+
+/** True when the ascending list holds an instant in (from, to]. */
+function anyIn(sortedAsc: readonly number[], from: number, to: number): boolean {
+  let lo = 0;
+  let hi = sortedAsc.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sortedAsc[mid]! <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sortedAsc.length && sortedAsc[lo]! <= to;
+}
+
+export const TREATMENT_DEFINITION =
+  "treated = a retention_outcome in which the team reached the customer (contacted, offer_made, accepted, declined) " +
+  "in (cutoff - horizon, cutoff]; treated_after = the same in (cutoff, cutoff + horizon], the label window. " +
+  "Metadata columns, not features";
 
 /** Groups events by customer (in first-seen order), for in-memory sources. */
 export function groupByCustomer(events: Iterable<ChurnEvent>): Map<string, ChurnEvent[]> {
@@ -271,6 +313,8 @@ export interface DatasetManifest {
   customers: number;
   events: number;
   perCutoff: CutoffCount[];
+  /** The treatment columns (absent in manifests written before them). */
+  treatment?: { definition: string; treatedRows: number; treatedAfterRows: number };
 }
 
 export function makeManifest(input: {
@@ -308,5 +352,10 @@ export function makeManifest(input: {
     customers: input.customers,
     events: input.events,
     perCutoff: countsPerCutoff(dataset.rows, plan.cutoffs),
+    treatment: {
+      definition: TREATMENT_DEFINITION,
+      treatedRows: dataset.rows.reduce((s, r) => s + (r.treated ?? 0), 0),
+      treatedAfterRows: dataset.rows.reduce((s, r) => s + (r.treatedAfter ?? 0), 0),
+    },
   };
 }

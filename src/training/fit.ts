@@ -12,6 +12,7 @@
  * Pure apart from the trainer's worker threads: writing files is the caller's job.
  */
 import { availableParallelism } from "node:os";
+import { profileFeatures } from "../model/feature-profile.js";
 import { ARTIFACT_FORMAT, type Calibration, type ForestParams, type Hyperparameters, type MetricSet, type ModelArtifact, type TestMetrics } from "../model/artifact.js";
 import { FEATURE_NAMES, FEATURE_SET_VERSION } from "../features/index.js";
 import { DEFAULT_RISK_BANDS, checkRiskBands, type RiskBands } from "../model/risk-levels.js";
@@ -257,6 +258,8 @@ export async function fitChurnModel(dataset: Dataset, opts: FitOptions): Promise
     // The bands this model's report used: what the levels mean for it.
     thresholds: { medium: bands.medium, high: bands.high },
     featureImportance,
+    // The rows the forest learned from: what "today's customers look like the training data" means.
+    featureProfile: profileFeatures(xTrain, dataset.featureNames, "training period rows"),
     forest,
   };
   return {
