@@ -81,6 +81,8 @@ async function main() {
     const ingestSeconds = (Date.now() - started) / 1000;
     try {
       await worker.scoring.flush();
+      // Risk and lifecycle events leave through the event outbox: wait until the relay has sent them.
+      await worker.relay.drain(300_000);
       const digest = await worker.digestNow(new Date()) as { digests: { segment: string; locale?: string; status: string; customers: number }[] } | null;
       await report(worker.db.pool, worker, ingestSeconds, kafka, workerConfig.kafka.topics.riskScores, workerConfig.kafka.topics.dlq, digest, workerConfig.outreach.outboxDir);
     } finally {

@@ -14,7 +14,11 @@ import { createKafka } from "./ingest/kafka.js";
 import { startIngest, type Ingest, type IngestOptions } from "./ingest/runner.js";
 import { startLiveModel, type LiveModel } from "./scoring/live-model.js";
 import { startScoringService, type ScoringService } from "./scoring/service.js";
-import { startRiskPublisher } from "./publish/publisher.js";
+import { startScoringThreads } from "./scoring/threads.js";
+import { refreshReasons } from "./scoring/refresh-reasons.js";
+import { startEventSender } from "./publish/publisher.js";
+import { startRelay, type Relay } from "./publish/relay.js";
+import { outboxBacklog } from "./publish/event-outbox.js";
 import { DEFAULT_SEGMENTS_FILE, loadSegments } from "./outreach/segments.js";
 import { createMailTransport, mailIdentity, runDigest, startOutboxSender, type MailTransport, type OutboxSender } from "./outreach/index.js";
 import { previousPeriod, snapshotKpis, trailingDays } from "./kpi/index.js";
@@ -40,6 +44,8 @@ export interface Worker {
   ingest: Ingest;
   models: LiveModel;
   scoring: ScoringService;
+  /** Moves committed CRM events from the event outbox to Kafka. */
+  relay: Relay;
   scheduler: Scheduler;
   transport: MailTransport;
   /** This worker's outbox sender (one drain at a time); `mail.drain(now)` sends what is due at `now`. */
@@ -64,13 +70,40 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   if (!("url" in config.database)) throw new Error("startWorker needs a database URL (DATABASE_URL); start the embedded one first");
   const brokers = config.kafka.brokers;
   if (brokers === "embedded") throw new Error("startWorker needs broker addresses (KAFKA_BROKERS); start the local broker first");
-  // Everything that can be refused is checked before anything starts: model, segments.
-  const models = await startLiveModel(config.scoring.modelDir, logger, config.scoring.pollMs);
-  const segments = await loadSegments(config.outreach.segmentsFile ?? DEFAULT_SEGMENTS_FILE);
   const metrics = createMetrics(options.http !== false);
+  // Everything that can be refused is checked before anything starts: model, segments.
+  const models = await startLiveModel(config.scoring.modelDir, logger, config.scoring.pollMs, {
+    onServing: (m) => {
+      metrics.modelInfo.reset();
+      metrics.modelInfo.set({ model_version: m.artifact.modelVersion, feature_set: m.artifact.featureSetVersion, trained_at: m.artifact.createdAt }, 1);
+    },
+    onRefused: () => metrics.modelReloadFailures.inc(),
+  });
+  const segments = await loadSegments(config.outreach.segmentsFile ?? DEFAULT_SEGMENTS_FILE);
   const { db } = await openDatabase(config.database.url, logger, { size: config.db.poolSize, timeouts: config.db });
   const kafka = createKafka({ ...config.kafka, brokers }, logger);
-  const publisher = await startRiskPublisher(kafka, config.kafka.topics.riskScores);
+  // CRM events leave through the event outbox: written in the scoring transaction, sent by this
+  // relay after commit (every worker runs one; claimed rows keep them from sending a row twice at once).
+  const sender = await startEventSender(kafka, config.kafka.topics.riskScores);
+  const relay = startRelay({
+    pool: db.pool, sender, logger,
+    onPublished: (events) => {
+      for (const e of events) {
+        if (e.kind === "risk-score") metrics.riskEventsPublished.inc();
+        else metrics.lifecycleEventsPublished.inc({ stage: (JSON.parse(e.payload) as { stage?: string }).stage ?? "unknown" });
+      }
+      metrics.outboxSent.inc({ kind: "crm-events" }, events.length);
+    },
+    onDropped: (dropped) => metrics.outboxFailed.inc({ kind: "crm-events" }, Object.values(dropped).reduce((a, b) => a + b, 0)),
+  });
+  const backlogTimer = setInterval(() => void outboxBacklog(db.pool).then((b) => {
+    metrics.outboxPending.set({ kind: "crm-events" }, Object.values(b.pending).reduce((a, n) => a + n, 0));
+    metrics.outboxOldestPendingAge.set({ kind: "crm-events" }, b.oldestAgeSeconds);
+  }, () => undefined), 15_000);
+  backlogTimer.unref();
+  // Pages are computed (states parsed, scored, explained) on worker threads: the main thread keeps
+  // reading and writing, and every core works.
+  const threads = startScoringThreads();
   const o = config.outreach;
   // Message-IDs and List-Ids carry this database's deployment id under MAIL_FROM's domain.
   const identity = await mailIdentity(db.pool, o.from, o.deploymentId);
@@ -89,13 +122,21 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const scoring = startScoringService({
     pool: db.pool,
     model: () => models.current(),
+    // RISK_BANDS goes here once configured (bands: config.scoring.riskBands); until then the model's thresholds.
     segments,
-    publisher,
+    publish: true,
     publishRule: { minDelta: config.scoring.minDelta },
     includePii: config.scoring.includePii,
     alerts: { from: o.from, baseCurrency: config.ingest.baseCurrency, ratePerHour: o.alertRatePerHour, crmLinkTemplate: o.crmLinkTemplate },
+    computer: threads,
+    onEvents: () => relay.wake(),
+    metrics,
     logger,
-  }, logger);
+  }, logger, {
+    // Too many touched customers at once (a backfill with SCORE_AFTER_BATCH on): one full rescoring covers them all.
+    onOverflow: () => void scheduler.runNow("rescore-all", `overflow:${new Date().toISOString().slice(0, 13)}`)
+      .catch((err) => logger.error({ err }, "rescoring after a pending-set overflow failed")),
+  });
 
   const scheduler = startScheduler(db.pool, [
     {
@@ -115,6 +156,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         const period = trailingDays(at, o.kpiPeriodDays, o.timeZone);
         const previous = previousPeriod(period, o.timeZone);
         const { changes } = await snapshotKpis(db.pool, { ...period, activeWindowDays: o.kpiActiveWindowDays }, previous, at);
+        // Rescoring explains only what it publishes: bring the reasons of every digest row up to date first.
+        await refreshReasons({ pool: db.pool, model: () => models.current(), explainer: threads.explainer, logger });
         const results = await runDigest(db.pool, {
           modelCheck: await digestModelCheck(db.pool),
           segments, now: at, timeZone: o.timeZone, kpis: changes, baseCurrency: config.ingest.baseCurrency,
@@ -222,7 +265,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     logger.info({ port: ops.port }, "ops endpoints listening (/healthz, /readyz, /metrics)");
   }
   return {
-    db, ingest, models, scoring, scheduler, transport, mail, metrics, logger,
+    db, ingest, models, scoring, relay, scheduler, transport, mail, metrics, logger,
     httpPort: ops?.port ?? null,
     async digestNow(now = new Date()) {
       const outcome = await scheduler.runNow("digest", `manual:${now.toISOString()}`, now);
@@ -231,6 +274,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     },
     async stop() {
       clearInterval(drainTimer);
+      clearInterval(backlogTimer);
       clearInterval(poolGauge);
       clearInterval(qualityGauge);
       scheduler.stop();
@@ -239,7 +283,10 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       models.stop();
       await ingest.stop();
       await scoring.stop();
-      await publisher.stop();
+      // Unsent events stay in the outbox for the next worker (or this one after a restart).
+      await relay.stop();
+      await sender.stop();
+      await threads.close();
       await ops?.close();
       await transport.close();
       await db.close();

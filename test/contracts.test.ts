@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { generateSchemas } from "../src/events/json-schema.js";
+import { generatePublishSchemas } from "../src/publish/json-schema.js";
 
 describe("published contracts", () => {
   it("docs/schemas matches what the code validates (run `npm run schemas` after changing a schema)", async () => {
-    for (const [name, schema] of Object.entries(generateSchemas())) {
+    for (const [name, schema] of Object.entries({ ...generateSchemas(), ...generatePublishSchemas() })) {
       const committed = JSON.parse(await readFile(new URL(`../docs/schemas/${name}`, import.meta.url), "utf8"));
       expect(committed, name).toEqual(JSON.parse(JSON.stringify(schema)));
     }

@@ -24,7 +24,7 @@ import { installModel, sharedTestArtifact } from "./support/model.js";
 import { main as evaluateMain } from "../src/cli/evaluate.js";
 import { backtestNotes, backtestScores } from "../src/quality/backtest.js";
 import { prepareServingModel } from "../src/model/load.js";
-import { scoreState } from "../src/scoring/scorer.js";
+import { assess } from "../src/scoring/scorer.js";
 import { isScored, lifecycleAt } from "../src/features/lifecycle.js";
 import { stateAsOf } from "../src/features/index.js";
 import { simulate } from "../src/simulate/index.js";
@@ -312,8 +312,9 @@ describe("backtest: scores as of T re-computed from the event history", () => {
       const expected = [...byCustomer].flatMap(([id, list]) => {
         const state = stateAsOf(id, list, at);
         if (!isScored(lifecycleAt(state, at.getTime(), DEFAULT_LIFECYCLE_RULE))) return [];
-        const sc = scoreState(served, state, at.getTime());
-        return [[id, sc.score, sc.riskLevel]];
+        // The backtest levels by the artifact's own bands (quality/backtest.ts).
+        const sc = assess(state, at.getTime(), { model: served, bands: served.artifact.thresholds });
+        return sc.kind === "scored" ? [[id, sc.score, sc.riskLevel]] : [];
       }).sort();
       expect(scores.length).toBeGreaterThan(40);
       expect(scores.map((x) => [x.customerId, x.score, x.riskLevel]).sort()).toEqual(expected);

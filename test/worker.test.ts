@@ -12,6 +12,7 @@ import { startWorker, type Worker } from "../src/worker.js";
 import { simulate } from "../src/simulate/index.js";
 import { topicFor } from "../src/events/topics.js";
 import { riskScoreEvent } from "../src/publish/risk-event.js";
+import { lifecycleEvent } from "../src/publish/lifecycle-event.js";
 import { startTestBroker, startTestPostgres, freePort, type TestPostgres } from "./support/servers.js";
 import { eventMessages, produce, readTopicUntil, testKafka, waitFor } from "./support/kafka.js";
 import { testConfig, testTopics } from "./support/worker.js";
@@ -34,6 +35,8 @@ const topics = testTopics("w");
 let config: ReturnType<typeof testConfig>;
 const { events } = simulate({ seed: 31, customers: 80, now: new Date(NOW), days: 300 });
 const customers = new Set(events.map((e) => e.customerId));
+/** Reasons that only say data is missing (scoring/reasons.ts marks them as indicators). */
+const INDICATORS = /never answered a survey|answer on record|last survey answer/;
 
 beforeAll(async () => {
   [pgServer, broker] = await Promise.all([startTestPostgres(), startTestBroker([])]);
@@ -65,25 +68,46 @@ async function one<T>(sql: string, params: unknown[] = []): Promise<T> {
 }
 
 describe("worker end to end", () => {
-  it("scores customers touched by ingest and publishes their risk-score events keyed by customer", async () => {
+  it("scores customers touched by ingest, tells CRMs the stage of lapsed and cancelled ones, all keyed by customer", async () => {
     await produce(kafka, eventMessages(events, (e) => topicFor(e, topics)));
     await waitFor("events stored", async () => Number(await one("select count(*) from raw_event")) === events.length);
-    const cancelled = Number(await one("select count(*) from customer_state where (state->>'cancelledAt') is not null"));
-    await waitFor("every customer scored", async () => {
+    // Everyone is either scored (new, active) or has a lifecycle stage outside the model's population.
+    await waitFor("every customer scored or staged", async () => {
       await workers[0]!.scoring.flush();
-      return Number(await one("select count(*) from customer_score")) === customers.size - cancelled;
+      return Number(await one("select (select count(*) from customer_score) + (select count(*) from unscored_customer)")) === customers.size;
     });
-    const scored = customers.size - cancelled;
+    const scored = Number(await one("select count(*) from customer_score"));
+    const unscored = Number(await one("select count(*) from unscored_customer"));
+    expect(scored).toBeGreaterThan(0);
+    expect(unscored).toBeGreaterThan(0);
+    expect(Number(await one("select count(*) from customer_score s join unscored_customer u using (customer_id)"))).toBe(0);
+    await workers[0]!.relay.drain();
+    // Prospects (no purchase yet) have no score to publish nor one to clear: CRMs hear of them when they buy.
+    const prospects = Number(await one("select count(*) from unscored_customer where stage = 'prospect'"));
+    const told = customers.size - prospects;
     // A customer whose events span several batches may be published more than once.
-    const published = await readTopicUntil(kafka, topics.riskScores, (read) => new Set(read.map((m) => m.key)).size >= scored, `${scored} customers`);
-    const latest = new Map<string, unknown>();
+    const published = await readTopicUntil(kafka, topics.riskScores, (read) => new Set(read.map((m) => m.key)).size >= told, `${told} customers`);
+    const latest = new Map<string, { kind: string; stage?: string }>();
     for (const m of published) {
-      const e = riskScoreEvent.parse(JSON.parse(m.value!.toString()));
+      const body = JSON.parse(m.value!.toString()) as Record<string, unknown>;
+      if (m.headers["x-churnwatch-schema"] === "lifecycle/v1") {
+        const e = lifecycleEvent.parse(body);
+        expect(m.key).toBe(e.customerId);
+        latest.set(e.customerId, { kind: "lifecycle", stage: e.stage });
+        continue;
+      }
+      expect(m.headers["x-churnwatch-schema"]).toBe("risk-score/v1");
+      const e = riskScoreEvent.parse(body);
       expect(m.key).toBe(e.customerId);
       expect(e.email).toBeUndefined();
-      latest.set(e.customerId, e);
+      // Reasons only for at-risk scores, and never a missing-data indicator alone.
+      if (e.riskLevel === "low") expect(e.reasons).toEqual([]);
+      expect(e.reasons.length === 1 && INDICATORS.test(e.reasons[0]!.text)).toBe(false);
+      latest.set(e.customerId, { kind: "risk" });
     }
-    expect(latest.size).toBe(scored);
+    expect(latest.size).toBe(told);
+    const { rows: stages } = await pool().query<{ customer_id: string; stage: string }>("select customer_id, stage from unscored_customer where stage <> 'prospect'");
+    for (const r of stages) expect(latest.get(r.customer_id)).toEqual({ kind: "lifecycle", stage: r.stage });
     const levels = await pool().query("select risk_level, count(*)::int as n from customer_score group by 1");
     expect(levels.rows.length).toBeGreaterThan(1);
   });
@@ -94,6 +118,12 @@ describe("worker end to end", () => {
     await installModel(modelDir, { ...good, modelVersion: "bad-1", featureNames: good.featureNames.map((n) => (n === "sla_breaches" ? "sla_misses" : n)) }, "bad-1");
     expect(await w.models.refresh()).toBe(false);
     expect(w.models.current().artifact.modelVersion).toBe("test-model-1");
+    // A forest without training cover (as ml-random-forest writes it) would fail every reason: refused at load.
+    const stripped = JSON.parse(JSON.stringify(good, (k, v) => (k === "cover" || k === "classDistribution" ? undefined : v)));
+    await installModel(modelDir, { ...stripped, modelVersion: "no-cover-1" }, "no-cover-1");
+    expect(await w.models.refresh()).toBe(false);
+    expect(w.models.current().artifact.modelVersion).toBe("test-model-1");
+    expect(await w.metrics.registry.getSingleMetricAsString("churnwatch_model_reload_failures_total")).toMatch(/ 2$/m);
 
     await installModel(modelDir, { ...good, modelVersion: "test-model-2", thresholds: { medium: 0.2, high: 0.5 } }, "test-model-2");
     await waitFor("model reloaded", async () => w.models.current().artifact.modelVersion === "test-model-2", 10_000);

@@ -1,7 +1,10 @@
 /**
- * Risk-score event contract v1, published for CRM systems (key = customerId). The zod schema is
- * the source of the generated JSON Schema in docs/schemas/. Delivery is at least once: consumers
- * dedupe by (customerId, scoredAt).
+ * Risk-score event contract v1, published for CRM systems (key = customerId, header
+ * x-churnwatch-schema: risk-score/v1). The zod schema is the source of the generated JSON Schema
+ * in docs/schemas/. Only customers inside the model's population (lifecycle new or active) get
+ * them; a customer who lapses or cancels gets a lifecycle event instead (lifecycle-event.ts).
+ * Delivery is at least once, through the event outbox: consumers dedupe by (customerId, scoredAt),
+ * or by the x-churnwatch-event-id header.
  */
 import { z } from "zod";
 import { RISK_LEVELS } from "../model/risk-levels.js";
@@ -19,10 +22,10 @@ export const riskScoreEvent = z
     previousScore: z.number().min(0).max(1).nullable().describe("Score in the previous event for this customer, null for the first"),
     previousRiskLevel: z.enum(RISK_LEVELS).nullable(),
     reasons: z.array(z.object({
-      code: z.string().describe("Theme: recency, engagement, support, satisfaction, refunds, new_customer"),
-      text: z.string().describe("Plain sentence for people"),
-      weight: z.number().describe("Contribution to the churn probability"),
-    })).describe("Strongest reasons that raise the risk, strongest first"),
+      code: z.string().describe("Theme: recency, engagement, frequency, support, support_quality, satisfaction, refunds, new_customer (new codes may be added)"),
+      text: z.string().describe("Plain sentence for people: one fact, with its time window"),
+      weight: z.number().describe("The theme's TreeSHAP contribution to the model's churn probability"),
+    })).max(4).describe("At most four factors that raise the risk, strongest first; only for medium and high risk (empty for low)"),
     value: z.number().describe("Estimated 12-month value in the base currency"),
     valueAtRisk: z.number().describe("value x score: outreach priority"),
     horizonDays: z.number().int().describe("Churn horizon of the model"),

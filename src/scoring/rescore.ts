@@ -1,19 +1,32 @@
 /**
- * Rescoring: read states, score them with the current model, store latest scores (and history
- * when a score really moved), publish risk-score events for CRMs where the change is news, then
- * record what was published. Events are sent inside the scoring transaction, before it commits,
- * so a crash in between re-publishes (at least once) rather than losing an event.
+ * Rescoring, page by page: read states with what is stored for them, compute the page
+ * (scoring/compute-page.ts: assess and score, explain the published at-risk scores, build events
+ * and statements; on worker threads with scoring/threads.ts), and write scores,
+ * history, lifecycle stages and CRM events in one transaction per page (scoring/write-page.ts).
+ * Events go into the event outbox in that transaction and reach Kafka through the relay after
+ * commit: no network call happens while the page's rows are being written.
+ *
+ * Isolation: a customer whose assessment throws is set aside (scoring_failure, retried later with
+ * backoff) and the rest of the page is scored. A page whose write fails for a reason in the data
+ * (not an outage) is split in halves until the customer that causes it is found and set aside.
+ * An outage (connection lost, server shutting down) stops the run: every page written so far is
+ * committed, and the next run starts over.
  */
 import type pg from "pg";
-import type { CustomerState } from "../features/index.js";
 import type { Logger } from "../log.js";
-import { segmentsFor, type Segment } from "../outreach/segments.js";
-import { crossedIntoHigh, enqueueAlerts } from "../outreach/alerts.js";
-import type { RiskPublisher } from "../publish/publisher.js";
-import { RISK_EVENT_SCHEMA_VERSION, shouldPublish, type PublishRule, type RiskScoreEvent } from "../publish/risk-event.js";
-import { inTransaction } from "../store/tx.js";
+import type { Metrics } from "../metrics/metrics.js";
 import type { ServingModel } from "../model/load.js";
-import { scoreState, type CustomerScore } from "./scorer.js";
+import type { RiskThresholds } from "../model/risk-levels.js";
+import { enqueueAlerts } from "../outreach/alerts.js";
+import type { Segment } from "../outreach/segments.js";
+import type { PublishRule } from "../publish/risk-event.js";
+import { isTransientDbError, sqlState } from "../store/errors.js";
+import { inTransaction } from "../store/tx.js";
+import type { RawPageRow } from "./compute-page.js";
+import { allFailing, clearFailures, failingAmong, recordFailures, type FailureBackoff } from "./failures.js";
+import { modelSequence } from "./model-order.js";
+import { inlineComputer, type PageComputer } from "./threads.js";
+import { writeScores, writeUnscored } from "./write-page.js";
 
 export interface AlertSettings {
   from: string;
@@ -25,204 +38,217 @@ export interface AlertSettings {
 export interface RescoreDeps {
   pool: pg.Pool;
   model: () => ServingModel;
+  /** Risk bands of calibrated probability (RISK_BANDS); unset: DEFAULT_RISK_BANDS. */
+  bands?: RiskThresholds;
   segments: readonly Segment[];
-  publisher: RiskPublisher | null;
+  /** Write CRM events (risk scores, lifecycle changes) into the event outbox. */
+  publish: boolean;
   publishRule: PublishRule;
   includePii: boolean;
   /** Immediate alerts for alert segments' customers crossing into high risk; null to disable. */
   alerts: AlertSettings | null;
+  /** Where pages are computed (parse, score, explain, build statements): default the calling thread; scoring/threads.ts for worker threads. */
+  computer?: PageComputer;
+  /** Called after each committed page that wrote outbox events (wakes the relay). */
+  onEvents?: () => void;
+  metrics?: Pick<Metrics, "customersScored" | "scoringFailures" | "scoringDuration">;
+  failureBackoff?: FailureBackoff;
   logger: Logger;
 }
 
 export interface RescoreStats {
+  /** Customers whose score was written. */
   scored: number;
+  /** Customers outside the population whose stage change was written (their score, if any, removed). */
+  unscored: number;
+  /** Risk-score events written to the outbox. */
   published: number;
-  /** Explicitly cancelled customers are not scored: they have already left. */
-  skippedCancelled: number;
+  lifecycleEvents: number;
   historyRows: number;
+  /** Customers whose reasons were computed. */
+  explained: number;
+  /** Customers set aside (scoring_failure) this run. */
+  failed: number;
+  /** Customers not written because a newer model or a later run had written them. */
+  stale: number;
 }
 
-/** A stored score moves into history only when it changed this much (or level/model changed). */
-const HISTORY_MIN_MOVE = 0.005;
-
-interface Row {
-  customer_id: string;
-  state: CustomerState;
+export function emptyStats(): RescoreStats {
+  return { scored: 0, unscored: 0, published: 0, lifecycleEvents: 0, historyRows: 0, explained: 0, failed: 0, stale: 0 };
 }
 
-/** The stored score of a customer, read under a row lock in the scoring transaction. */
-interface StoredScore {
-  score: number | null;
-  risk_level: string | null;
-  model_version: string | null;
-  published_score: number | null;
-  published_risk_level: string | null;
-  scored_at: Date | null;
+export function addStats(into: RescoreStats, s: RescoreStats): void {
+  for (const k of Object.keys(into) as (keyof RescoreStats)[]) into[k] += s[k];
 }
 
-const NO_STORED_SCORE: StoredScore = { score: null, risk_level: null, model_version: null, published_score: null, published_risk_level: null, scored_at: null };
+export interface RescoreResult extends RescoreStats {
+  /** Customers stored under a newer model than this worker's: retry once it has reloaded. */
+  staleModel: string[];
+}
 
 // event_count > 0 leaves out placeholder rows, and unlike a test on the json column it lets the
-// planner walk the primary key for each page.
-const SELECT = `select s.customer_id, s.state from customer_state s where s.event_count > 0`;
+// planner walk the primary keys of all three tables in step. The state comes as text: parsing it
+// is most of a page's CPU, and it happens where the page is computed (possibly another thread).
+const SELECT = `
+select s.customer_id, s.state::text as state, s.event_count, s.updated_at, c.score, c.risk_level, c.model_seq, c.scored_at, c.published_score, c.published_risk_level, c.lifecycle,
+       u.stage as u_stage, u.model_seq as u_model_seq, u.observed_at as u_observed_at,
+       u.state_event_count as u_event_count, u.state_updated_at as u_updated_at
+  from customer_state s
+  left join customer_score c on c.customer_id = s.customer_id
+  left join unscored_customer u on u.customer_id = s.customer_id
+ where s.event_count > 0`;
 
-export interface ScoredRow {
-  score: CustomerScore;
-  segments: string[];
-  stored: StoredScore;
+interface PageContext {
+  deps: RescoreDeps;
+  asOf: Date;
+  failing: Set<string>;
+  result: RescoreResult;
 }
 
-/** Pure: scores a page of rows and decides what goes to history and to CRMs. */
-export function scorePage(rows: readonly Row[], model: ServingModel, segments: readonly Segment[], asOf: number) {
-  const scored: ScoredRow[] = [];
-  const cancelled: string[] = [];
-  for (const row of rows) {
-    if (row.state.cancelledAt !== null && row.state.cancelledAt <= asOf) {
-      cancelled.push(row.customer_id);
-      continue;
+async function writePage(pc: PageContext, rows: readonly RawPageRow[]): Promise<void> {
+  const { deps, asOf, result } = pc;
+  const model = deps.model();
+  const seq = await modelSequence(deps.pool, model);
+  const started = process.hrtime.bigint();
+  const page = await (deps.computer ?? inlineComputer()).compute(model, rows, {
+    seq, asOf: asOf.getTime(), segments: deps.segments, publish: deps.publish, publishRule: deps.publishRule,
+    includePii: deps.includePii, bands: deps.bands,
+  });
+  const wctx = { asOf, seq, modelVersion: model.artifact.modelVersion };
+  const outcome = await inTransaction(deps.pool, async (client) => {
+    const scored = await writeScores(client, page.scores, wctx);
+    const unscored = await writeUnscored(client, page.unscored, wctx);
+    await recordFailures(client, page.failed, { now: asOf, modelVersion: model.artifact.modelVersion, backoff: deps.failureBackoff });
+    const recovered = [...scored, ...unscored].filter((id) => pc.failing.has(id));
+    await clearFailures(client, recovered);
+    if (deps.alerts) {
+      // In the scoring transaction, so a crash cannot lose a crossing into high risk. No network call happens here.
+      const changes = page.alerts.filter((c) => scored.has(c.customerId));
+      if (changes.length > 0) await enqueueAlerts(client, { segments: deps.segments, changes, now: asOf, logger: deps.logger, ...deps.alerts });
     }
-    const score = scoreState(model, row.state, asOf);
-    scored.push({ score, segments: segmentsFor(score, segments), stored: NO_STORED_SCORE });
-  }
-  return { scored, cancelled };
-}
+    return { scored, unscored, recovered };
+  });
+  for (const id of outcome.recovered) pc.failing.delete(id);
 
-function toEvent(r: ScoredRow, scoredAt: string, horizonDays: number, state: CustomerState, includePii: boolean): RiskScoreEvent {
-  const e: RiskScoreEvent = {
-    schemaVersion: RISK_EVENT_SCHEMA_VERSION,
-    customerId: r.score.customerId,
-    score: r.score.score,
-    riskLevel: r.score.riskLevel,
-    segment: r.segments[0] ?? null,
-    segments: r.segments,
-    previousScore: r.stored.published_score,
-    previousRiskLevel: (r.stored.published_risk_level as RiskScoreEvent["previousRiskLevel"]) ?? null,
-    reasons: r.score.reasons,
-    value: r.score.value,
-    valueAtRisk: r.score.valueAtRisk,
-    horizonDays,
-    modelVersion: r.score.modelVersion,
-    scoredAt,
-  };
-  if (includePii) {
-    if (state.profile.email) e.email = state.profile.email;
-    if (state.profile.name) e.name = state.profile.name;
+  let events = 0;
+  for (const m of page.scoresMeta) {
+    if (!outcome.scored.has(m.id)) continue;
+    result.scored++;
+    if (m.history) result.historyRows++;
+    if (m.published) result.published++;
+    if (m.stageChange) result.lifecycleEvents++;
+    if (m.explained) result.explained++;
+    events += Number(m.published) + Number(m.stageChange);
+    deps.metrics?.customersScored.inc({ level: m.level });
   }
-  return e;
-}
-
-async function storeScores(client: pg.PoolClient, page: readonly ScoredRow[], published: ReadonlySet<string>, scoredAt: string): Promise<number> {
-  const rows = page.map((r) => ({
-    i: r.score.customerId, s: r.score.score, l: r.score.riskLevel, r: r.score.reasons, v: r.score.value,
-    p: r.score.valueAtRisk, g: r.segments, m: r.score.modelVersion, b: published.has(r.score.customerId),
-  }));
-  // What CRMs were last told (published_*) is written in the same statement as the score; the
-  // events themselves go out before this transaction commits (see processPage).
-  await client.query(
-    `insert into customer_score (customer_id, score, risk_level, reasons, value, value_at_risk, segments, model_version, scored_at,
-                                 published_score, published_risk_level, published_at)
-     select x.i, x.s, x.l, x.r, x.v, x.p, x.g, x.m, $2,
-            case when x.b then x.s end, case when x.b then x.l end, case when x.b then $2::timestamptz end
-       from json_to_recordset($1::json)
-         as x(i text, s float8, l text, r jsonb, v float8, p float8, g text[], m text, b boolean)
-     on conflict (customer_id) do update set score = excluded.score, risk_level = excluded.risk_level,
-       reasons = excluded.reasons, value = excluded.value, value_at_risk = excluded.value_at_risk,
-       segments = excluded.segments, model_version = excluded.model_version, scored_at = excluded.scored_at,
-       published_score = coalesce(excluded.published_score, customer_score.published_score),
-       published_risk_level = coalesce(excluded.published_risk_level, customer_score.published_risk_level),
-       published_at = coalesce(excluded.published_at, customer_score.published_at)`,
-    [JSON.stringify(rows), scoredAt],
-  );
-  const moved = page.filter((r) => r.stored.score === null || r.stored.risk_level !== r.score.riskLevel ||
-    r.stored.model_version !== r.score.modelVersion || Math.abs(r.stored.score - r.score.score) >= HISTORY_MIN_MOVE);
-  if (moved.length > 0) {
-    await client.query(
-      `insert into score_history (customer_id, score, risk_level, model_version, scored_at)
-       select x.i, x.s, x.l, x.m, $2 from json_to_recordset($1::json) as x(i text, s float8, l text, m text)`,
-      [JSON.stringify(moved.map((r) => ({ i: r.score.customerId, s: r.score.score, l: r.score.riskLevel, m: r.score.modelVersion }))), scoredAt],
-    );
+  for (const m of page.unscoredMeta) {
+    if (!outcome.unscored.has(m.id)) continue;
+    if (m.changed) result.unscored++;
+    result.lifecycleEvents += m.events;
+    events += m.events;
   }
-  return moved.length;
+  const lostRace = page.scoresMeta.length + page.unscoredMeta.length - outcome.scored.size - outcome.unscored.size;
+  result.failed += page.failed.length;
+  result.stale += page.staleModel.length + page.staleRun + lostRace;
+  result.staleModel.push(...page.staleModel);
+  if (page.failed.length > 0) {
+    deps.metrics?.scoringFailures.inc(page.failed.length);
+    deps.logger.warn({ failed: page.failed.length, first: page.failed[0] }, "scoring: customers set aside after an error; retried later");
+  }
+  deps.metrics?.scoringDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  if (events > 0) deps.onEvents?.();
 }
 
 /**
- * Attaches each customer's stored score, locked for this transaction, so that two rescorers (the
- * per-batch one and the hourly job) decide what to publish one after the other. Customers whose
- * stored score is newer than this run's are dropped: a stale run must not move a score backwards.
+ * Writes a page; when the write fails for a reason in the data, halves the page until the
+ * customers that cause it are alone, and sets those aside. An outage is rethrown.
  */
-async function lockStoredScores(client: pg.PoolClient, scored: ScoredRow[], asOf: Date): Promise<ScoredRow[]> {
-  const { rows } = await client.query<StoredScore & { customer_id: string }>(
-    `select customer_id, score, risk_level, model_version, published_score, published_risk_level, scored_at
-       from customer_score where customer_id = any($1::text[]) order by customer_id for update`,
-    [scored.map((r) => r.score.customerId).sort()],
-  );
-  const storedById = new Map(rows.map((r) => [r.customer_id, r]));
-  return scored
-    .map((r) => ({ ...r, stored: storedById.get(r.score.customerId) ?? NO_STORED_SCORE }))
-    .filter((r) => r.stored.scored_at === null || r.stored.scored_at.getTime() <= asOf.getTime());
+async function processPage(pc: PageContext, rows: readonly RawPageRow[], attempt = 0): Promise<void> {
+  try {
+    await writePage(pc, rows);
+  } catch (err) {
+    // A deadlock or serialization failure (class 40) is about timing: the same page again, a few times.
+    if (sqlState(err)?.startsWith("40") && attempt < 3) {
+      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      return processPage(pc, rows, attempt + 1);
+    }
+    if (isTransientDbError(err)) throw err;
+    if (rows.length > 1) {
+      const half = Math.ceil(rows.length / 2);
+      await processPage(pc, rows.slice(0, half));
+      await processPage(pc, rows.slice(half));
+      return;
+    }
+    const row = rows[0];
+    if (!row) return;
+    const error = `write failed: ${err instanceof Error ? err.message : String(err)}`;
+    await recordFailures(pc.deps.pool, [{ customerId: row.customer_id, error }], {
+      now: pc.asOf, modelVersion: pc.deps.model().artifact.modelVersion, backoff: pc.deps.failureBackoff,
+    });
+    pc.result.failed++;
+    pc.deps.metrics?.scoringFailures.inc();
+    pc.deps.logger.warn({ customerId: row.customer_id, err: error }, "scoring: customer set aside after a failed write; retried later");
+  }
 }
 
-async function processPage(deps: RescoreDeps, rows: Row[], asOf: Date, stats: RescoreStats): Promise<void> {
-  const model = deps.model();
-  const page = scorePage(rows, model, deps.segments, asOf.getTime());
-  stats.skippedCancelled += page.cancelled.length;
-  const scoredAt = asOf.toISOString();
-  const outcome = await inTransaction(deps.pool, async (client) => {
-    // A cancelled customer has left: drop the score so digests stop listing them.
-    if (page.cancelled.length > 0) await client.query("delete from customer_score where customer_id = any($1::text[])", [page.cancelled]);
-    if (page.scored.length === 0) return { scored: 0, published: 0, moved: 0 };
-    const scored = await lockStoredScores(client, page.scored, asOf);
-    const news = deps.publisher
-      ? scored.filter((r) => shouldPublish(
-          r.stored.published_score === null ? null : { score: r.stored.published_score, riskLevel: r.stored.published_risk_level ?? "" },
-          r.score, deps.publishRule))
-      : [];
-    const moved = await storeScores(client, scored, new Set(news.map((r) => r.score.customerId)), scoredAt);
-    if (deps.alerts) {
-      // In the scoring transaction, so a crash cannot lose a crossing into high risk.
-      const changes = scored
-        .filter((r) => crossedIntoHigh(r.stored.risk_level, r.score.riskLevel))
-        .map((r) => ({ customerId: r.score.customerId, levelBefore: r.stored.risk_level, scoreBefore: r.stored.score }));
-      if (changes.length > 0) {
-        await enqueueAlerts(client, { segments: deps.segments, changes, now: asOf, logger: deps.logger, ...deps.alerts });
-      }
-    }
-    // Published before the commit that records it: a crash or failed commit in between means the
-    // event goes out again on the next rescoring (at least once), never that it is lost.
-    if (news.length > 0) {
-      const states = new Map(rows.map((r) => [r.customer_id, r.state]));
-      await deps.publisher!.publish(news.map((r) => toEvent(r, scoredAt, model.artifact.churnDefinition.horizonDays, states.get(r.score.customerId)!, deps.includePii)));
-    }
-    return { scored: scored.length, published: news.length, moved };
-  });
-  stats.scored += outcome.scored;
-  stats.published += outcome.published;
-  stats.historyRows += outcome.moved;
+export interface RescoreOptions {
+  asOf: Date;
+  /** Rescore these customers only; default everyone (in pages). */
+  customerIds?: readonly string[];
+  pageSize?: number;
+  /** Pages in flight at once in a full run: some are computed while another is written (default 3). */
+  concurrency?: number;
 }
 
 /** Rescores the given customers, or every known customer (in pages) when none are given. */
-export async function rescore(deps: RescoreDeps, opts: { asOf: Date; customerIds?: readonly string[]; pageSize?: number }): Promise<RescoreStats> {
-  const stats: RescoreStats = { scored: 0, published: 0, skippedCancelled: 0, historyRows: 0 };
+export async function rescore(deps: RescoreDeps, opts: RescoreOptions): Promise<RescoreResult> {
+  const result: RescoreResult = { ...emptyStats(), staleModel: [] };
   const pageSize = opts.pageSize ?? 2000;
   if (opts.customerIds) {
     for (let i = 0; i < opts.customerIds.length; i += pageSize) {
       const ids = opts.customerIds.slice(i, i + pageSize);
-      const { rows } = await deps.pool.query<Row>(`${SELECT} and s.customer_id = any($1::text[])`, [ids]);
-      await processPage(deps, rows, opts.asOf, stats);
+      const [{ rows }, failing] = await Promise.all([
+        // In key order, like full-run pages: every scoring transaction locks rows in one order.
+        deps.pool.query<RawPageRow>(`${SELECT} and s.customer_id = any($1::text[]) order by s.customer_id`, [ids]),
+        failingAmong(deps.pool, ids),
+      ]);
+      await processPage({ deps, asOf: opts.asOf, failing, result }, rows);
     }
-    return stats;
+    return result;
   }
-  // The next page is read while this one is scored and written: Postgres and Node work in parallel.
+  const pc: PageContext = { deps, asOf: opts.asOf, failing: await allFailing(deps.pool), result };
+  // Customers outside the population whose state and model are the ones last assessed are left
+  // out: time alone does not change their stage (only an event or another model can), and they
+  // are often the majority of a long history.
+  const seq = await modelSequence(deps.pool, deps.model());
+  // Keyset pages in primary-key order; the next page is read while this one is processed, and up
+  // to `concurrency` pages are processed at once (Postgres, the main thread and the explain
+  // threads then all have work).
   const fetchPage = (after: string) =>
-    deps.pool.query<Row>(`${SELECT} and s.customer_id > $1 order by s.customer_id limit $2`, [after, pageSize]).then((r) => r.rows);
-  let next: Promise<Row[]> = fetchPage("");
-  for (;;) {
-    const rows = await next;
-    if (rows.length === 0) break;
-    next = rows.length < pageSize ? Promise.resolve([]) : fetchPage(rows[rows.length - 1]!.customer_id);
-    // If this page fails, the prefetch's own failure must not surface as an unhandled rejection.
-    next.catch(() => undefined);
-    await processPage(deps, rows, opts.asOf, stats);
+    deps.pool.query<RawPageRow>(
+      `${SELECT} and s.customer_id > $1
+          and (u.customer_id is null or u.model_seq <> $3 or u.state_event_count <> s.event_count or u.state_updated_at <> s.updated_at)
+        order by s.customer_id limit $2`,
+      [after, pageSize, seq],
+    ).then((r) => r.rows);
+  const concurrency = Math.max(1, opts.concurrency ?? 3);
+  const running = new Set<Promise<void>>();
+  let failure: unknown = null;
+  let next: Promise<RawPageRow[]> = fetchPage("");
+  try {
+    for (;;) {
+      const rows = await next;
+      if (rows.length === 0 || failure !== null) break;
+      next = rows.length < pageSize ? Promise.resolve([]) : fetchPage(rows[rows.length - 1]!.customer_id);
+      // If processing stops first, the prefetch's own failure must not surface as an unhandled rejection.
+      next.catch(() => undefined);
+      const p: Promise<void> = processPage(pc, rows).catch((err) => void (failure ??= err)).finally(() => running.delete(p));
+      running.add(p);
+      if (running.size >= concurrency) await Promise.race(running);
+    }
+  } finally {
+    await Promise.all(running);
   }
-  return stats;
+  if (failure !== null) throw failure;
+  return result;
 }

@@ -1,57 +1,85 @@
 /**
- * state + "now" -> feature vector -> forest -> calibrated probability, risk level, reasons, value.
- * Pure: the same inputs always give the same score, so rescoring is testable without servers.
+ * state + "now" -> lifecycle stage -> (inside the model's population) feature vector -> forest ->
+ * calibrated probability, risk level, value. Pure: the same inputs always give the same result,
+ * so rescoring is testable without servers.
+ *
+ * Reasons are NOT computed here: TreeSHAP costs a few hundred times a prediction, so the
+ * rescoring explains only the customers whose reasons someone will read (scoring/explain.ts).
  */
-import { featureRecord, featureVector, type CustomerState, type FeatureName } from "../features/index.js";
-import { treeContributions } from "../model/forest/index.js";
-import type { ServingModel } from "../model/load.js";
+import { featureRecord, lifecycleAt, type CustomerState, type FeatureName, type Lifecycle } from "../features/index.js";
 import { calibrate } from "../model/calibration.js";
-import { riskLevel, type RiskLevel } from "../model/risk-levels.js";
-import { explain, themeIndex, type Reason, type ReasonCode } from "./reasons.js";
+import { predictProba } from "../model/forest/index.js";
+import type { ServingModel } from "../model/load.js";
+import { riskLevel, type RiskLevel, type RiskThresholds } from "../model/risk-levels.js";
+import { stageSince } from "./stage-since.js";
 import { twelveMonthValue, valueAtRisk } from "./value.js";
 
-// Reason themes resolved once per model (feature positions do not change within a model).
-const themesByModel = new WeakMap<ServingModel, [ReasonCode, number[]][]>();
-function themesOf(model: ServingModel): [ReasonCode, number[]][] {
-  let themes = themesByModel.get(model);
-  if (!themes) {
-    themes = themeIndex(model.artifact.featureNames);
-    themesByModel.set(model, themes);
-  }
-  return themes;
+export interface ScoringContext {
+  model: ServingModel;
+  /** Risk bands of calibrated probability (RISK_BANDS; the model's own thresholds until configured). */
+  bands: RiskThresholds;
 }
 
-export interface CustomerScore {
+export interface ScoredAssessment {
+  kind: "scored";
   customerId: string;
-  /** Calibrated probability of churn within the model's horizon. */
+  stage: Lifecycle;
+  /** Calibrated probability of churn within the model's horizon, rounded to 4 decimals. */
   score: number;
   rawScore: number;
   riskLevel: RiskLevel;
-  reasons: Reason[];
   value: number;
   valueAtRisk: number;
+  /** Model input, in the model's feature order (TreeSHAP explains this row). */
+  vector: number[];
   features: Record<FeatureName, number>;
-  modelVersion: string;
 }
+
+export interface UnscoredAssessment {
+  kind: "unscored";
+  customerId: string;
+  /** Outside the population the model was trained on (prospect, lapsed, cancelled by default). */
+  stage: Lifecycle;
+  /** When the stage began, as far as the state tells; null when it cannot tell. */
+  since: number | null;
+  /** Expected 12-month value now (win-back priority); 0 when the state cannot give one. */
+  value: number;
+}
+
+export type Assessment = ScoredAssessment | UnscoredAssessment;
 
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
-export function scoreState(model: ServingModel, state: CustomerState, asOf: number): CustomerScore {
-  const vector = featureVector(state, asOf);
+/**
+ * Throws when the state cannot be scored (a non-finite feature, a malformed state): the caller
+ * sets that customer aside and goes on with everyone else.
+ */
+export function assess(state: CustomerState, asOf: number, ctx: ScoringContext): Assessment {
+  const { model } = ctx;
+  const stage = lifecycleAt(state, asOf, model.population);
   const features = featureRecord(state, asOf);
-  // One walk per tree gives both the prediction and the per-feature contributions.
-  const c = treeContributions(model.forest, vector);
-  const score = round4(calibrate(c.prediction, model.artifact.calibration));
   const value = twelveMonthValue(features);
+  // The model's own population: the stages its training rows came from.
+  if (!model.population.stages.includes(stage)) {
+    return { kind: "unscored", customerId: state.customerId, stage, since: stageSince(state, stage, model.population), value: Number.isFinite(value) ? value : 0 };
+  }
+  const vector = Object.values(features);
+  for (let i = 0; i < vector.length; i++) {
+    if (!Number.isFinite(vector[i])) throw new Error(`feature ${model.artifact.featureNames[i]} is ${vector[i]}`);
+  }
+  const raw = predictProba(model.forest, [vector])[0]!;
+  const score = round4(calibrate(raw, model.artifact.calibration));
+  if (!(score >= 0 && score <= 1)) throw new Error(`calibrated score ${score} outside [0, 1]`);
   return {
+    kind: "scored",
     customerId: state.customerId,
+    stage,
     score,
-    rawScore: round4(c.prediction),
-    riskLevel: riskLevel(score, model.artifact.thresholds),
-    reasons: explain(c.contributions, features, themesOf(model)),
+    rawScore: round4(raw),
+    riskLevel: riskLevel(score, ctx.bands),
     value,
     valueAtRisk: valueAtRisk(value, score),
+    vector,
     features,
-    modelVersion: model.artifact.modelVersion,
   };
 }
