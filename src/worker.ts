@@ -84,7 +84,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const kafka = createKafka({ ...config.kafka, brokers }, logger);
   // CRM events leave through the event outbox: written in the scoring transaction, sent by this
   // relay after commit (every worker runs one; claimed rows keep them from sending a row twice at once).
-  const sender = await startEventSender(kafka, config.kafka.topics.riskScores);
+  const sender = await startEventSender(kafka, config.kafka.topics.riskScores, config.crmEvents);
   const relay = startRelay({
     pool: db.pool, sender, logger,
     onPublished: (events) => {
@@ -122,12 +122,15 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const scoring = startScoringService({
     pool: db.pool,
     model: () => models.current(),
-    // RISK_BANDS goes here once configured (bands: config.scoring.riskBands); until then the model's thresholds.
+    ...(config.scoring.riskBands ? { bands: config.scoring.riskBands } : {}),
     segments,
     publish: true,
     publishRule: { minDelta: config.scoring.minDelta },
     includePii: config.scoring.includePii,
-    alerts: { from: o.from, baseCurrency: config.ingest.baseCurrency, ratePerHour: o.alertRatePerHour, crmLinkTemplate: o.crmLinkTemplate },
+    alerts: {
+      from: o.from, baseCurrency: config.ingest.baseCurrency, ratePerHour: o.alertRatePerHour, crmLinkTemplate: o.crmLinkTemplate,
+      timeZone: o.timeZone, identity, unsubscribe: o.listUnsubscribe,
+    },
     computer: threads,
     onEvents: () => relay.wake(),
     metrics,

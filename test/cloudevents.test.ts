@@ -6,6 +6,9 @@
 import { CloudEvent, Kafka, type KafkaMessage } from "cloudevents";
 import { describe, expect, it } from "vitest";
 import { envelope, type OutgoingEvent } from "../src/publish/cloudevents.js";
+import { simulate } from "../src/simulate/index.js";
+import { readTopicUntil } from "./support/kafka.js";
+import { useFaultBed, waitForEvents } from "./support/fault-bed.js";
 
 const event: OutgoingEvent = {
   type: "com.churnwatch.risk-score.v1",
@@ -54,5 +57,35 @@ describe("CloudEvents envelopes", () => {
     expect(JSON.parse(record.value)).toEqual(event.data);
     expect(record.headers).toEqual({ "content-type": "application/json", "x-churnwatch-schema": "risk-score/v1" });
     expect(() => parse(record).validate()).toThrow();
+  });
+});
+
+describe("CloudEvents on the CRM topic (worker, local broker, embedded Postgres)", () => {
+  const bed = useFaultBed();
+
+  it("CRM_EVENT_FORMAT=cloudevents-structured: every risk and lifecycle event parses and validates with the CloudEvents SDK", async () => {
+    const s = await bed.scenario({ partitions: 2, extra: { CRM_EVENT_FORMAT: "cloudevents-structured", CRM_EVENT_SOURCE: "urn:churnwatch:test" } });
+    const { events } = simulate({ seed: 83, customers: 40, now: new Date(), days: 200 });
+    await s.produce(events);
+    const worker = await s.startWorker();
+    try {
+      await waitForEvents(s.db, events.length, 60_000);
+      await worker.scoring.flush();
+      const scored = Number((await s.db.query("select count(*) as n from customer_score")).rows[0].n);
+      expect(scored).toBeGreaterThan(0);
+      const messages = await readTopicUntil(bed.kafka, s.topics.riskScores, (m) => m.length >= scored, `${scored} CRM events`, 30_000);
+      const types = new Set<string>();
+      for (const m of messages) {
+        const ce = parse({ key: m.key!, value: m.value!.toString(), headers: m.headers });
+        expect(ce.validate()).toBe(true);
+        expect(ce.source).toBe("urn:churnwatch:test");
+        expect(ce.subject).toBe(m.key);
+        expect((ce.data as { customerId: string }).customerId).toBe(m.key);
+        types.add(ce.type);
+      }
+      expect(types.has("com.churnwatch.risk-score.v1")).toBe(true);
+    } finally {
+      await worker.stop();
+    }
   });
 });

@@ -6,6 +6,8 @@ import { z } from "zod";
 import cron from "node-cron";
 import type { ParseOptions } from "../events/parse.js";
 import { checkDeploymentId, unsubscribeUrl } from "../outreach/message.js";
+import { parseRiskBands, type RiskBands } from "../model/risk-levels.js";
+import { ENVELOPE_FORMATS, type EnvelopeFormat, type EnvelopeOptions } from "../publish/cloudevents.js";
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -147,6 +149,17 @@ const envSchema = z.object({
   MODEL_POLL_MS: intFrom(200, 3_600_000).default(2_000),
   RISK_SCORE_MIN_DELTA: z.coerce.number({ error: "a number from 0 to 1" }).min(0, "a number from 0 to 1").max(1, "a number from 0 to 1").default(0.05),
   RISK_EVENTS_INCLUDE_PII: bool.default(false),
+  RISK_BANDS: z.string().transform((raw, ctx) => {
+    try {
+      return parseRiskBands(raw);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: (err as Error).message });
+      return z.NEVER;
+    }
+  }).optional(),
+  CRM_EVENT_FORMAT: z.enum(ENVELOPE_FORMATS as [EnvelopeFormat, ...EnvelopeFormat[]], { error: "plain, cloudevents-binary or cloudevents-structured" }).default("plain"),
+  CRM_EVENT_SOURCE: z.string().regex(/^[a-z][a-z0-9+.-]*:\S+$/i, "a URI such as urn:churnwatch:acme-prod or https://churn.acme.example").default("urn:churnwatch"),
+  CRM_EVENT_SCHEMA_BASE: z.string().regex(/^[a-z][a-z0-9+.-]*:\S*$/i, "a URI prefix such as https://crm-docs.example.com/schemas/").default("urn:churnwatch:schema:"),
   SCORE_AFTER_BATCH: bool.default(true),
   RESCORE_CRON: cronExpr.default("0 * * * *"),
   RESCORE_TIMEZONE: timeZone.default("UTC"),
@@ -205,7 +218,13 @@ export interface Config {
     sasl?: { mechanism: "plain" | "scram-sha-256" | "scram-sha-512"; username: string; password: string };
     topics: { purchases: string; support: string; dlq: string; riskScores: string };
   };
-  scoring: { modelDir: string; pollMs: number; minDelta: number; includePii: boolean; rescoreCron: string; rescoreTimeZone: string; afterBatch: boolean };
+  scoring: {
+    modelDir: string; pollMs: number; minDelta: number; includePii: boolean; rescoreCron: string; rescoreTimeZone: string; afterBatch: boolean;
+    /** RISK_BANDS; null: the defaults (model/risk-levels.ts). */
+    riskBands: RiskBands | null;
+  };
+  /** How risk and lifecycle events are wrapped on the CRM topic. */
+  crmEvents: EnvelopeOptions;
   outreach: {
     segmentsFile: string | null;
     digestCron: string;
@@ -327,8 +346,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     scoring: {
       modelDir: e.MODEL_DIR, pollMs: e.MODEL_POLL_MS, minDelta: e.RISK_SCORE_MIN_DELTA,
       includePii: e.RISK_EVENTS_INCLUDE_PII, rescoreCron: e.RESCORE_CRON, rescoreTimeZone: e.RESCORE_TIMEZONE,
+      riskBands: e.RISK_BANDS ?? null,
       afterBatch: e.SCORE_AFTER_BATCH,
     },
+    crmEvents: { format: e.CRM_EVENT_FORMAT, source: e.CRM_EVENT_SOURCE, schemaBase: e.CRM_EVENT_SCHEMA_BASE },
     outreach: {
       segmentsFile: e.SEGMENTS_FILE ?? null,
       digestCron: e.DIGEST_CRON,

@@ -15,7 +15,10 @@ export interface EnvelopeOptions {
   format: EnvelopeFormat;
   /** CloudEvents `source`: identifies this deployment (a URI reference). */
   source: string;
-  /** Base that `dataschema` URIs are built on, e.g. https://crm-docs.example.com/schemas/ */
+  /**
+   * Prefix of `dataschema` URIs, the schema file name appended: e.g. https://crm-docs.example.com/schemas/
+   * where a deployment publishes docs/schemas, or the default URN prefix urn:churnwatch:schema:
+   */
   schemaBase: string;
 }
 
@@ -41,7 +44,7 @@ export interface KafkaRecord {
 }
 
 export function envelope(e: OutgoingEvent, opts: EnvelopeOptions): KafkaRecord {
-  const dataschema = new URL(e.schemaFile, opts.schemaBase).href;
+  const dataschema = `${opts.schemaBase}${e.schemaFile}`;
   const data = JSON.stringify(e.data);
   if (opts.format === "plain") {
     return { key: e.customerId, value: data, headers: { "content-type": "application/json", ...e.plainHeaders } };

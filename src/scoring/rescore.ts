@@ -27,12 +27,19 @@ import { allFailing, clearFailures, failingAmong, recordFailures, type FailureBa
 import { modelSequence } from "./model-order.js";
 import { inlineComputer, type PageComputer } from "./threads.js";
 import { writeScores, writeUnscored } from "./write-page.js";
+import type { MailIdentity } from "../outreach/message.js";
 
 export interface AlertSettings {
   from: string;
   baseCurrency: string;
   ratePerHour: number;
   crmLinkTemplate: string | null;
+  /** The teams' zone for dates shown (lists may name their own). */
+  timeZone?: string;
+  /** Deployment-unique Message-IDs and List-Ids. */
+  identity?: MailIdentity;
+  /** MAIL_LIST_UNSUBSCRIBE. */
+  unsubscribe?: string | null;
 }
 
 export interface RescoreDeps {
