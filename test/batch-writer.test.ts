@@ -58,4 +58,32 @@ describe("writeBatch", () => {
     const { rows } = await db.pool.query("select next_offset from consumer_offset where topic = 'purchases'");
     expect(rows[0]).toEqual({ next_offset: 5 });
   });
+
+  it("does not reuse a cached state from before the customer's row was deleted (an erasure), even at an equal event count", async () => {
+    const ev = (id: string, amount: number): ChurnEvent =>
+      ({ eventId: id, type: "purchase", customerId: "c-9", occurredAt: "2026-05-01T00:00:00Z", orderId: id, amount, currency: "EUR" });
+    const cacheA = new StateCache();
+    const cacheB = new StateCache();
+    await writeBatch(db.pool, ref("t9a"), { events: [{ offset: 0, event: ev("x1", 10) }, { offset: 1, event: ev("x2", 10) }], rejects: [], nextOffset: 2 }, cacheA);
+    // Erased: every row about c-9 goes. Then two new events arrive through another worker.
+    await db.pool.query("delete from customer_state where customer_id = 'c-9'");
+    await db.pool.query("delete from raw_event where customer_id = 'c-9'");
+    await writeBatch(db.pool, ref("t9b"), { events: [{ offset: 0, event: ev("y1", 1) }, { offset: 1, event: ev("y2", 1) }], rejects: [], nextOffset: 2 }, cacheB);
+    // Worker A still holds the pre-erasure state at the same count (2): it must read the row.
+    await writeBatch(db.pool, ref("t9a"), { events: [{ offset: 2, event: ev("y3", 1) }], rejects: [], nextOffset: 3 }, cacheA);
+    expect(cacheA.hits).toBe(0);
+    const { rows } = await db.pool.query<{ state: CustomerState }>("select state from customer_state where customer_id = 'c-9'");
+    expect(rows[0]!.state).toMatchObject({ eventCount: 3, purchases: { count: 3, spendCents: 300 } });
+  });
+
+  it("records an erasure request instead of storing or applying it", async () => {
+    const req: ChurnEvent = { eventId: "erase-1", type: "erasure_request", customerId: "c-1", occurredAt: "2026-05-02T00:00:00Z" };
+    const before = await stored();
+    const out = await writeBatch(db.pool, ref("t-erase"), { events: [{ offset: 0, event: req }, { offset: 1, event: req }], rejects: [], nextOffset: 2 });
+    expect(out).toMatchObject({ applied: 0, duplicates: 1, erasures: ["c-1"], customers: [] });
+    expect(await stored()).toEqual(before);
+    expect((await db.pool.query("select 1 from raw_event where event_id = 'erase-1'")).rowCount).toBe(0);
+    const { rows } = await db.pool.query("select customer_id, source_topic, source_offset, requested_at from erasure_request");
+    expect(rows).toEqual([{ customer_id: "c-1", source_topic: "t-erase", source_offset: 0, requested_at: new Date("2026-05-02T00:00:00Z") }]);
+  });
 });

@@ -14,7 +14,7 @@ describe("published contracts", () => {
   it("documents every event type with a required key set", () => {
     const events = generateSchemas()["events.v1.json"] as { oneOf: { properties: { type: { const: string } }; required: string[] }[] };
     const types = events.oneOf.map((o) => o.properties.type.const).sort();
-    expect(types).toEqual(["cancellation", "customer_profile", "purchase", "refund", "retention_outcome", "support_ticket_opened", "support_ticket_resolved", "survey_response"]);
+    expect(types).toEqual(["cancellation", "customer_profile", "erasure_request", "purchase", "refund", "retention_outcome", "support_ticket_opened", "support_ticket_resolved", "survey_response"]);
     for (const o of events.oneOf) expect(o.required).toEqual(expect.arrayContaining(["eventId", "customerId", "occurredAt", "type"]));
   });
 });

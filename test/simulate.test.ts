@@ -45,8 +45,9 @@ describe("simulate: contract", () => {
     const changed = run.events.filter((e) => JSON.stringify(churnEvent.parse(e)) !== JSON.stringify(e));
     expect(changed).toEqual([]);
     const types = new Set(run.events.map((e) => e.type));
-    // The simulator models customers, not retention teams: it sends every type but retention_outcome.
-    expect([...types].sort()).toEqual(EVENT_TYPES.filter((t) => t !== "retention_outcome").sort());
+    // The simulator models customers, not retention teams or privacy requests: it sends every type
+    // but retention_outcome and erasure_request.
+    expect([...types].sort()).toEqual(EVENT_TYPES.filter((t) => t !== "retention_outcome" && t !== "erasure_request").sort());
   });
 
   it("keeps events sorted, inside [now - 540 days, now), with whole-second timestamps", () => {
@@ -306,6 +307,7 @@ describe("topicFor", () => {
       support_ticket_resolved: "support",
       survey_response: "support",
       retention_outcome: "support",
+      erasure_request: "purchases",
     };
     for (const type of EVENT_TYPES) expect(topicFor({ type }), type).toBe(expected[type]);
     expect(topicFor({ type: "survey_response" }, { purchases: "p.v1", support: "s.v1" })).toBe("s.v1");

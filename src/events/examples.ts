@@ -35,4 +35,5 @@ export const EVENT_EXAMPLES: ChurnEvent[] = [
     eventId: "out-c-42-1", type: "retention_outcome", customerId: "c-42", occurredAt: "2026-03-10T14:20:00Z",
     outcome: "offer_made", campaign: "winback-2026-q1", channel: "phone", note: "offered 15% on the next order",
   },
+  { eventId: "erase-7f3a9c", type: "erasure_request", customerId: "c-42", occurredAt: "2026-05-02T09:30:00Z" },
 ];

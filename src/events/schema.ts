@@ -222,6 +222,18 @@ export function buildEventSchemas(limits: Readonly<ContractLimits>) {
     .strict()
     .describe("What a retention team did about the customer and how it went (CRM or contact-centre feedback)");
 
+  // The customer asked to be forgotten (GDPR Art. 17), relayed by the system that took the request.
+  // It is not data about the customer: ingest never stores it as an event or folds it into the
+  // state; it records a pending erasure that runs right after the batch commits (admin/erasure.ts).
+  const erasureRequest = z
+    .object({ ...base, type: z.literal("erasure_request") })
+    .strict()
+    .describe(
+      "The customer asked for their data to be erased (GDPR Art. 17): everything stored about customerId is removed " +
+        "right after this event is consumed, a tombstone (null value) goes to the CRM topic, and an audit row without " +
+        "personal data is kept. Events of the customer that arrive later are new data and are processed normally",
+    );
+
   const churnEvent = z.discriminatedUnion("type", [
     purchase,
     refund,
@@ -231,9 +243,10 @@ export function buildEventSchemas(limits: Readonly<ContractLimits>) {
     customerProfile,
     cancellation,
     retentionOutcome,
+    erasureRequest,
   ], { error: (iss) => (iss.code === "invalid_union" ? `type must be one of ${EVENT_TYPES.join(", ")}` : undefined) });
 
-  return { purchase, refund, supportTicketOpened, supportTicketResolved, surveyResponse, customerProfile, cancellation, retentionOutcome, churnEvent };
+  return { purchase, refund, supportTicketOpened, supportTicketResolved, surveyResponse, customerProfile, cancellation, retentionOutcome, erasureRequest, churnEvent };
 }
 
 export const ticketPriority = z.enum(["low", "normal", "high", "urgent"]);
@@ -274,6 +287,7 @@ export const EVENT_TYPES = [
   "customer_profile",
   "cancellation",
   "retention_outcome",
+  "erasure_request",
 ] as const;
 
 const defaults = buildEventSchemas(DEFAULT_LIMITS);
@@ -285,6 +299,7 @@ export const surveyResponseEvent = defaults.surveyResponse;
 export const customerProfileEvent = defaults.customerProfile;
 export const cancellationEvent = defaults.cancellation;
 export const retentionOutcomeEvent = defaults.retentionOutcome;
+export const erasureRequestEvent = defaults.erasureRequest;
 /** The contract with the default limits: what docs/schemas/events.v1.json states. */
 export const churnEvent = defaults.churnEvent;
 
@@ -296,6 +311,7 @@ export type SurveyResponseEvent = z.infer<typeof surveyResponseEvent>;
 export type CustomerProfileEvent = z.infer<typeof customerProfileEvent>;
 export type CancellationEvent = z.infer<typeof cancellationEvent>;
 export type RetentionOutcomeEvent = z.infer<typeof retentionOutcomeEvent>;
+export type ErasureRequestEvent = z.infer<typeof erasureRequestEvent>;
 /** A validated event as the worker sees it (defaults filled in, amounts as sent). */
 export type ChurnEvent = z.infer<typeof churnEvent>;
 export type EventType = ChurnEvent["type"];

@@ -21,7 +21,10 @@ const SUPPORT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "retention_outcome",
 ]);
 
-/** "purchases" for purchase, refund, cancellation and customer_profile; "support" otherwise. */
+/**
+ * "purchases" for purchase, refund, cancellation, customer_profile and erasure_request (it comes
+ * from the system that holds the customer's account, like the profile); "support" otherwise.
+ */
 export function topicKindFor(type: EventType): keyof Topics {
   return SUPPORT_TYPES.has(type) ? "support" : "purchases";
 }

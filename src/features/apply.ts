@@ -40,6 +40,9 @@ export function applyEvent(state: CustomerState, event: ChurnEvent): CustomerSta
   if (event.customerId !== state.customerId) {
     throw new Error(`event ${event.eventId} is for customer "${event.customerId}", not "${state.customerId}"`);
   }
+  // Not data about the customer: ingest records it as a pending erasure and never folds it; a
+  // history replayed through stateAsOf (training sets) leaves the state as it is.
+  if (event.type === "erasure_request") return state;
   const at = instantMs(event.occurredAt);
   let { signedUpAt, profile, profileStamps, cancelledAt, purchases, refunds, tickets, surveys } = state;
   let outcomes = outcomesOf(state);

@@ -1,6 +1,7 @@
 /**
  * Writes one Kafka partition batch in ONE Postgres transaction: raw events (deduped by eventId),
- * the customer states they change, dead-letter records and the partition's next offset.
+ * the customer states they change, dead-letter records, erasure requests and the partition's next
+ * offset.
  * Because the offset commits with the data, a crash anywhere before COMMIT loses nothing and a
  * crash after it double-counts nothing: the redelivered messages sit below the stored offset.
  *
@@ -35,22 +36,28 @@ export interface BatchOutcome {
   skippedByOffset: number;
   customers: string[];
   deadLettered: number;
+  /**
+   * Customers with an erasure request recorded by this batch (erasure_request rows): the caller
+   * runs their erasure after commit (admin/erasure.ts); the sweep does if it never gets to.
+   */
+  erasures: string[];
 }
 
 /**
  * Locks the partition's offset row and returns the stored next offset. Two workers briefly owning
  * the same partition during a rebalance serialise here; the later one sees the new offset.
  */
-async function lockOffset(client: pg.PoolClient, ref: PartitionRef): Promise<number | null> {
-  // The no-op update takes the row lock and returns the stored value in one round trip.
-  const { rows } = await client.query<{ next_offset: number }>(
+async function lockOffset(client: pg.PoolClient, ref: PartitionRef): Promise<{ stored: number | null; txAt: Date }> {
+  // The no-op update takes the row lock and returns the stored value in one round trip, with the
+  // transaction's now() as customer_state.updated_at will hold it (the state cache's stamp).
+  const { rows } = await client.query<{ next_offset: number; tx_at: Date }>(
     `insert into consumer_offset (group_id, topic, partition, next_offset) values ($1, $2, $3, -1)
      on conflict (group_id, topic, partition) do update set next_offset = consumer_offset.next_offset
-     returning next_offset`,
+     returning next_offset, now()::timestamptz(3) as tx_at`,
     [ref.groupId, ref.topic, ref.partition],
   );
   const stored = Number(rows[0]!.next_offset);
-  return stored < 0 ? null : stored;
+  return { stored: stored < 0 ? null : stored, txAt: rows[0]!.tx_at };
 }
 
 /**
@@ -95,16 +102,16 @@ async function insertRawEvents(client: pg.PoolClient, ref: PartitionRef, events:
   return new Set(inserted.map((r) => r.event_id));
 }
 
-type StateRow = { customer_id: string; state: CustomerState | null; event_count: number };
+type StateRow = { customer_id: string; state: CustomerState | null; event_count: number; updated_at: Date };
 
 /**
  * Locks the customers' rows and returns their current states. The state column (the bulk of the
  * row, and a JSON parse per customer) is only read for customers the cache does not hold at the
- * row's current event_count.
+ * row's current event_count and updated_at.
  */
-const selectForUpdateSql = (wait: "" | " nowait") => `select s.customer_id, s.event_count,
-       case when c.n is distinct from s.event_count then s.state end as state
-  from customer_state s left join unnest($1::text[], $2::int[]) as c(id, n) on c.id = s.customer_id
+const selectForUpdateSql = (wait: "" | " nowait") => `select s.customer_id, s.event_count, s.updated_at,
+       case when c.n is distinct from s.event_count or c.u is distinct from s.updated_at then s.state end as state
+  from customer_state s left join unnest($1::text[], $2::int[], $3::timestamptz[]) as c(id, n, u) on c.id = s.customer_id
  where s.customer_id = any($1::text[]) order by s.customer_id for update of s${wait}`;
 
 async function selectForUpdate(
@@ -117,7 +124,7 @@ async function selectForUpdate(
   // The entries are taken before the query: a concurrent commit may evict them from the cache
   // meanwhile, and a state must never silently fall back to empty.
   const entries = ids.map((id) => cache?.peek(id));
-  const { rows } = await client.query<StateRow>(selectForUpdateSql(wait), [ids, entries.map((e) => e?.eventCount ?? null)]);
+  const { rows } = await client.query<StateRow>(selectForUpdateSql(wait), [ids, entries.map((e) => e?.state.eventCount ?? null), entries.map((e) => e?.writtenAt ?? null)]);
   const byId = new Map(ids.map((id, i) => [id, entries[i]]));
   for (const r of rows) {
     if (r.event_count === 0) continue; // a placeholder: no events committed yet
@@ -127,10 +134,10 @@ async function selectForUpdate(
       continue;
     }
     const cached = byId.get(r.customer_id);
-    if (!cached || cached.eventCount !== r.event_count) {
+    if (!cached || cached.state.eventCount !== r.event_count || cached.writtenAt.getTime() !== r.updated_at.getTime()) {
       throw new Error(`state of ${r.customer_id} was not read although no matching cached state exists`);
     }
-    into.set(r.customer_id, cached);
+    into.set(r.customer_id, cached.state);
     cache!.hits++;
   }
   return new Set(rows.map((r) => r.customer_id));
@@ -168,6 +175,26 @@ async function lockStates(client: pg.PoolClient, customerIds: string[], cache: S
     await selectForUpdate(client, missing.filter((id) => !claimedIds.has(id)), cache, out, " nowait");
   }
   return out;
+}
+
+/**
+ * An erasure request is no event of the customer: it is not stored in raw_event (which it would
+ * then have to erase) nor folded into the state. The durable row lets the erasure run after commit
+ * and, should this worker die first, from the sweep (next_attempt_at: a minute from now, so the
+ * sweep leaves the request to the worker that stored it unless that worker is gone). A repeated
+ * eventId (a producer retry) records nothing new.
+ */
+async function insertErasureRequests(client: pg.PoolClient, ref: PartitionRef, requests: readonly ValidEvent[]): Promise<{ recorded: number; customers: string[] }> {
+  if (requests.length === 0) return { recorded: 0, customers: [] };
+  const { rows } = await client.query<{ customer_id: string }>(
+    `insert into erasure_request (event_id, customer_id, requested_at, source_topic, source_partition, source_offset, next_attempt_at)
+     select r.e, r.c, r.a, $4, $5, r.o, now() + interval '1 minute'
+       from unnest($1::text[], $2::text[], $3::timestamptz[], $6::bigint[]) as r(e, c, a, o)
+     on conflict (event_id) do nothing
+     returning customer_id`,
+    [requests.map((r) => r.event.eventId), requests.map((r) => r.event.customerId), requests.map((r) => r.event.occurredAt), ref.topic, ref.partition, requests.map((r) => r.offset)],
+  );
+  return { recorded: rows.length, customers: [...new Set(rows.map((r) => r.customer_id))] };
 }
 
 async function upsertStatesAndOffset(client: pg.PoolClient, ref: PartitionRef, states: Map<string, CustomerState>, nextOffset: number): Promise<void> {
@@ -242,17 +269,22 @@ export async function writeBatch(
   opts: { dryRun?: boolean } = {},
 ): Promise<BatchOutcome> {
   let written: Map<string, CustomerState> | null = null;
+  let writtenAt = new Date(0);
   const outcome = await inTransactionOr(pool, async (client) => {
     // The batch's offsets commit with its data, so a commit that a database crash loses is lost
     // together with its offsets and simply consumed again from Kafka: waiting for the WAL flush
     // buys this transaction nothing (lag tools may briefly see Kafka offsets ahead of Postgres).
     await client.query("set local synchronous_commit = off");
-    const stored = await lockOffset(client, ref);
+    const { stored, txAt } = await lockOffset(client, ref);
+    writtenAt = txAt;
     const fresh = stored === null ? batch.events : batch.events.filter((e) => e.offset >= stored);
     const rejects = stored === null ? batch.rejects : batch.rejects.filter((r) => r.message.offset >= stored);
     const skippedByOffset = batch.events.length - fresh.length + batch.rejects.length - rejects.length;
-    const inserted = await insertRawEvents(client, ref, fresh);
-    const newEvents = fresh.filter((e) => inserted.has(e.event.eventId)).map((e) => e.event);
+    const requests = fresh.filter((e) => e.event.type === "erasure_request");
+    const data = requests.length === 0 ? fresh : fresh.filter((e) => e.event.type !== "erasure_request");
+    const erasure = await insertErasureRequests(client, ref, requests);
+    const inserted = await insertRawEvents(client, ref, data);
+    const newEvents = data.filter((e) => inserted.has(e.event.eventId)).map((e) => e.event);
     const customers = [...new Set(newEvents.map((e) => e.customerId))];
     const states = await lockStates(client, customers, cache);
     applyToStates(states, newEvents);
@@ -261,10 +293,11 @@ export async function writeBatch(
     await upsertStatesAndOffset(client, ref, states, Math.max(batch.nextOffset, stored ?? 0));
     const result: BatchOutcome = {
       applied: newEvents.length,
-      duplicates: fresh.length - newEvents.length,
+      duplicates: data.length - newEvents.length + requests.length - erasure.recorded,
       skippedByOffset,
       customers,
       deadLettered: rejects.length,
+      erasures: erasure.customers,
     };
     if (opts.dryRun) {
       written = null;
@@ -273,6 +306,6 @@ export async function writeBatch(
     return result;
   });
   // Only committed states may enter the cache.
-  if (cache && written) cache.putAll(written);
+  if (cache && written) cache.putAll(written, writtenAt);
   return outcome;
 }

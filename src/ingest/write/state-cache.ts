@@ -1,9 +1,12 @@
 /**
  * Recently written customer states, kept in memory so that the next batch touching a customer
  * need not read and parse its state again. Entries are validated against the row's event_count
- * under the row lock: a state with N applied events is exactly the state of the first N events
- * in commit order, so an equal count means the cached object is current, and anything else (another
- * worker wrote meanwhile, a rebalance) reads the row. Bounded in bytes (an estimate of the heap a
+ * and updated_at under the row lock: a state with N applied events is exactly the state of the
+ * first N events in commit order, so an equal count means the cached object is current, and
+ * anything else (another worker wrote meanwhile, a rebalance) reads the row. The count alone is
+ * not enough once a customer can be erased (admin/erasure.ts): the row is deleted, the customer's
+ * later events start a new row whose count climbs again from 1, and a cache entry from before the
+ * erasure would match it at the same count. updated_at (the writing transaction's start) differs. Bounded in bytes (an estimate of the heap a
  * state takes), least recently used out first: a few very busy customers cannot exhaust memory.
  */
 import { LRUCache } from "lru-cache";
@@ -24,23 +27,32 @@ export function estimateStateBytes(s: CustomerState): number {
     + s.tickets.pending.length * 160;
 }
 
+/** A cached state and the updated_at of the row its transaction wrote. */
+export interface CachedState {
+  state: CustomerState;
+  writtenAt: Date;
+}
+
 export class StateCache {
-  private readonly entries: LRUCache<string, CustomerState> | null;
+  private readonly entries: LRUCache<string, CachedState> | null;
   hits = 0;
   misses = 0;
 
   constructor(maxBytes = DEFAULT_STATE_CACHE_BYTES) {
-    this.entries = maxBytes > 0 ? new LRUCache<string, CustomerState>({ maxSize: maxBytes, sizeCalculation: estimateStateBytes }) : null;
+    this.entries = maxBytes > 0 ? new LRUCache<string, CachedState>({ maxSize: maxBytes, sizeCalculation: (e) => estimateStateBytes(e.state) }) : null;
   }
 
-  peek(customerId: string): CustomerState | undefined {
+  peek(customerId: string): CachedState | undefined {
     return this.entries?.peek(customerId);
   }
 
-  /** Stores states that have been COMMITTED; never call before the transaction commits. */
-  putAll(states: ReadonlyMap<string, CustomerState>): void {
+  /**
+   * Stores states that have been COMMITTED; never call before the transaction commits.
+   * `writtenAt` is the updated_at the transaction gave their rows.
+   */
+  putAll(states: ReadonlyMap<string, CustomerState>, writtenAt: Date): void {
     if (!this.entries) return;
-    for (const [id, s] of states) this.entries.set(id, s);
+    for (const [id, state] of states) this.entries.set(id, { state, writtenAt });
   }
 
   /** Forgets every entry, e.g. when partitions move to another worker. */
