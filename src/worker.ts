@@ -90,7 +90,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     onPublished: (events) => {
       for (const e of events) {
         if (e.kind === "risk-score") metrics.riskEventsPublished.inc();
-        else metrics.lifecycleEventsPublished.inc({ stage: (JSON.parse(e.payload) as { stage?: string }).stage ?? "unknown" });
+        else if (e.kind === "lifecycle") metrics.lifecycleEventsPublished.inc({ stage: (JSON.parse(e.payload) as { stage?: string }).stage ?? "unknown" });
       }
       metrics.outboxSent.inc({ kind: "crm-events" }, events.length);
     },

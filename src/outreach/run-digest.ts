@@ -16,7 +16,9 @@ import { localDate, startOfLocalWeek, type Period } from "../kpi/period.js";
 import { kpiChange, type KpiChange } from "../kpi/report.js";
 import { readSegmentTrend, recordSegmentSnapshot, settleSegmentChurn, type SegmentTrend } from "../kpi/segment-trends.js";
 import type { Logger } from "../log.js";
-import { inTransactionOr, Rollback } from "../store/tx.js";
+import { ERASURE_BARRIER_SHARED_SQL } from "../store/erasure-barrier.js";
+import type { Queryable } from "../store/queryable.js";
+import { inTransaction, inTransactionOr, Rollback } from "../store/tx.js";
 import { mailFormat } from "./format.js";
 import { DEFAULT_LOCALE } from "./i18n/locales.js";
 import { defaultUnsubscribe, unsubscribeUrl, type MailIdentity } from "./message.js";
@@ -134,12 +136,27 @@ export async function runDigest(pool: pg.Pool, opts: RunDigestOptions): Promise<
   return results;
 }
 
+/**
+ * Of candidates read before this transaction, those still scored: takes the erasure barrier
+ * (store/erasure-barrier.ts) first, so a customer erased since the read is left out and an erasure
+ * that starts now waits until this transaction has committed (and then removes what it wrote).
+ */
+async function stillScored<T extends { customerId: string }>(tx: Queryable, candidates: readonly T[]): Promise<T[]> {
+  await tx.query(ERASURE_BARRIER_SHARED_SQL);
+  if (candidates.length === 0) return [];
+  const { rows } = await tx.query<{ customer_id: string }>("select customer_id from customer_score where customer_id = any($1::text[])", [candidates.map((c) => c.customerId)]);
+  const present = new Set(rows.map((r) => r.customer_id));
+  return candidates.filter((c) => present.has(c.customerId));
+}
+
 async function segmentContext(pool: pg.Pool, segment: Segment, opts: RunDigestOptions): Promise<SegmentContext> {
   // "" attaches no listing: each list reads its own ledger in its transaction.
   const candidates = await segmentCandidates(pool, segment, opts.now, "");
   let trend: SegmentTrend | null = null;
   if (opts.trends !== false) {
-    await recordSegmentSnapshot(pool, segment.id, startOfLocalWeek(opts.now, opts.timeZone), candidates, opts.now);
+    // The week's member list must not name a customer erased since the candidates were read.
+    await inTransaction(pool, async (tx) =>
+      recordSegmentSnapshot(tx, segment.id, startOfLocalWeek(opts.now, opts.timeZone), await stillScored(tx, candidates), opts.now));
     await settleSegmentChurn(pool, segment.id, opts.now, {
       timeZone: opts.timeZone, ...(opts.kpiPeriod?.activeWindowDays ? { activeWindowDays: opts.kpiPeriod.activeWindowDays } : {}),
     });
@@ -188,11 +205,12 @@ async function digestOne(
     }
     const listings = await loadListings(client, ledger);
     const customers: Candidate[] = [];
-    for (const c of context.candidates) {
+    const alive = await stillScored(client, context.candidates);
+    for (const c of alive) {
       const listing = listings.get(c.customerId) ?? null;
       if (!inCooldown(listing, c, opts.now, rule, c.contact)) customers.push({ ...c, listing, lastSeenScore: listing?.listedScore ?? null });
     }
-    const cooling = context.candidates.length - customers.length;
+    const cooling = alive.length - customers.length;
     if (customers.length === 0 && opts.skipEmpty) {
       log?.info({ inCooldown: cooling }, "digest: nobody to contact, skipped");
       throw new Rollback<DigestRunResult>({ ...base, status: "skipped-empty", customers: 0, inCooldown: cooling });

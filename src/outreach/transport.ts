@@ -7,7 +7,7 @@
  * - File (the embedded default, OUTBOX_DIR): one .eml per message plus an index.html, so a
  *   developer or a demo sees every mail without any mail server.
  */
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import nodemailer from "nodemailer";
 import addressparser from "nodemailer/lib/addressparser";
@@ -166,6 +166,37 @@ ${rows}
 </table></body></html>
 `;
   await writeFileAtomic(path.join(dir, "index.html"), html);
+}
+
+/**
+ * Deletes the file transport's messages in `dir` whose raw text `matches` (an erasure: mail that
+ * mentions an erased customer), each with its index entry, and rewrites the index if any went.
+ * Returns how many were deleted; a missing folder holds none.
+ */
+export async function deleteFileMessages(dir: string, matches: (raw: string) => boolean): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw err;
+  }
+  let deleted = 0;
+  for (const name of names) {
+    if (!name.endsWith(".eml")) continue;
+    let raw: string;
+    try {
+      raw = await readFile(path.join(dir, name), "utf8");
+    } catch {
+      continue; // gone meanwhile (another erasure, a resend's atomic rename)
+    }
+    if (!matches(raw)) continue;
+    await rm(path.join(dir, name), { force: true });
+    await rm(path.join(dir, `${name.slice(0, -4)}.json`), { force: true });
+    deleted++;
+  }
+  if (deleted > 0) await writeIndex(dir);
+  return deleted;
 }
 
 /** SMTP when a URL is configured, else the file transport: mails are never silently dropped. */

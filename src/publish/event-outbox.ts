@@ -23,10 +23,25 @@ export interface OutboxEvent {
   payload: string;
 }
 
-export interface ClaimedEvent extends OutboxEvent {
+/**
+ * What an erasure writes (admin/erasure.ts): the customer's key with a null value, which a
+ * compacted CRM topic keeps in place of every earlier event of the customer and finally drops too.
+ * It is a plain null value in every envelope format (a CloudEvent cannot be a tombstone).
+ */
+export interface OutboxTombstone {
+  eventId: string;
+  kind: "tombstone";
+  customerId: string;
+  payload: null;
+}
+
+/** Anything the relay sends. */
+export type RelayedEvent = OutboxEvent | OutboxTombstone;
+
+export type ClaimedEvent = RelayedEvent & {
   id: number;
   attempts: number;
-}
+};
 
 /**
  * Claims up to `limit` of the oldest unclaimed (or lease-expired) rows for `claimant` for
@@ -38,7 +53,7 @@ export interface ClaimedEvent extends OutboxEvent {
 export async function claimEvents(pool: pg.Pool, claimant: string, limit: number, leaseMs: number): Promise<ClaimedEvent[]> {
   const rows = await inTransaction(pool, async (client) => {
     await client.query("select pg_advisory_xact_lock(hashtextextended('churnwatch:event-outbox-claim', 0))");
-    const res = await client.query<{ id: number; event_id: string; kind: EventKind; customer_id: string; payload: string; attempts: number }>(
+    const res = await client.query<{ id: number; event_id: string; kind: EventKind | "tombstone"; customer_id: string; payload: string | null; attempts: number }>(
       `update event_outbox o
           set claimed_by = $1, claimed_until = now() + ($3::int * interval '1 millisecond'), attempts = o.attempts + 1
         where o.id in (select c.id from event_outbox c
@@ -53,7 +68,10 @@ export async function claimEvents(pool: pg.Pool, claimant: string, limit: number
   });
   // RETURNING follows no order: the Kafka send must keep each customer's events in the order written.
   return rows
-    .map((r) => ({ id: r.id, eventId: r.event_id, kind: r.kind, customerId: r.customer_id, payload: r.payload, attempts: r.attempts }))
+    .map((r): ClaimedEvent => {
+      const base = { id: r.id, eventId: r.event_id, customerId: r.customer_id, attempts: r.attempts };
+      return r.kind === "tombstone" ? { ...base, kind: "tombstone", payload: null } : { ...base, kind: r.kind, payload: r.payload ?? "null" };
+    })
     .sort((a, b) => a.id - b.id);
 }
 
@@ -77,13 +95,15 @@ export async function releaseEvents(db: Queryable, claimant: string, ids: readon
  * The retention rule: rows older than `maxAgeMs` are dropped unsent, so a broker that stays away
  * (or a topic nobody can write to) cannot grow the table without bound. Returns what was dropped,
  * by kind, for the log and the failed-outbox metric. Batched so one call never holds many locks.
+ * Tombstones are never dropped: without one the CRM topic would keep an erased customer's last
+ * events for good (there is one row per erasure, so they cannot grow the table much).
  */
 export async function pruneEvents(db: Queryable, maxAgeMs: number, batch = 10_000): Promise<Record<string, number>> {
   const { rows } = await db.query<{ kind: string; n: number }>(
     `with gone as (
        delete from event_outbox where id in (
          select id from event_outbox where created_at < now() - ($1::bigint * interval '1 millisecond')
-          and (claimed_until is null or claimed_until < now())
+          and kind <> 'tombstone' and (claimed_until is null or claimed_until < now())
           order by id limit $2)
        returning kind)
      select kind, count(*)::int as n from gone group by kind`,

@@ -5,11 +5,11 @@
  */
 import { Partitioners, type Kafka, type Producer } from "kafkajs";
 import { envelope, type EnvelopeOptions, type OutgoingEvent } from "./cloudevents.js";
-import type { OutboxEvent } from "./event-outbox.js";
+import type { OutboxEvent, RelayedEvent } from "./event-outbox.js";
 
 export interface EventSender {
   /** Resolves once the broker acknowledged every message (acks = all); throws otherwise. */
-  send(events: readonly OutboxEvent[]): Promise<void>;
+  send(events: readonly RelayedEvent[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,7 +40,10 @@ export async function startEventSender(kafka: Kafka, topic: string, envelopeOpti
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1 });
   await producer.connect();
   const plain = !envelopeOptions || envelopeOptions.format === "plain";
-  const toMessage = (e: OutboxEvent) => {
+  const toMessage = (e: RelayedEvent) => {
+    // An erasure's tombstone: the key and a null value whatever the format, so that compaction
+    // removes the customer's earlier events; the event id header lets consumers log which erasure it was.
+    if (e.kind === "tombstone") return { key: e.customerId, value: null, headers: { "x-churnwatch-event-id": e.eventId } };
     if (plain) {
       // The payload text as built at scoring time: no parse, no re-serialisation.
       return { key: e.customerId, value: e.payload, headers: { "content-type": "application/json", "x-churnwatch-schema": `${e.kind}/v1`, "x-churnwatch-event-id": e.eventId } };

@@ -28,6 +28,8 @@ export async function recordFailures(
     `insert into scoring_failure as f (customer_id, error, attempts, model_version, first_failed_at, last_failed_at, next_attempt_at)
      select x.i, x.e, 1, $2, $3, $3, $3::timestamptz + ($4::bigint * interval '1 millisecond')
        from json_to_recordset($1::json) as x(i text, e text)
+      -- A customer erased meanwhile is not written back (failures are rare: the lookup costs nothing).
+      where exists (select 1 from customer_state s where s.customer_id = x.i)
      on conflict (customer_id) do update set
        error = excluded.error, attempts = f.attempts + 1, model_version = excluded.model_version, last_failed_at = excluded.last_failed_at,
        next_attempt_at = excluded.last_failed_at + (least($5::float8, $4::float8 * power(2, f.attempts)) * interval '1 millisecond')`,

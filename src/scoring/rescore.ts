@@ -20,6 +20,7 @@ import type { RiskThresholds } from "../model/risk-levels.js";
 import { enqueueAlerts } from "../outreach/alerts.js";
 import type { Segment } from "../outreach/segments.js";
 import type { PublishRule } from "../publish/risk-event.js";
+import { passErasureBarrier } from "../store/erasure-barrier.js";
 import { isTransientDbError, sqlState } from "../store/errors.js";
 import { inTransaction } from "../store/tx.js";
 import type { RawPageRow } from "./compute-page.js";
@@ -112,7 +113,7 @@ interface PageContext {
   result: RescoreResult;
 }
 
-async function writePage(pc: PageContext, rows: readonly RawPageRow[]): Promise<void> {
+async function writePage(pc: PageContext, rows: readonly RawPageRow[], readAt: Date): Promise<void> {
   const { deps, asOf, result } = pc;
   const model = deps.model();
   const seq = await modelSequence(deps.pool, model);
@@ -121,8 +122,10 @@ async function writePage(pc: PageContext, rows: readonly RawPageRow[]): Promise<
     seq, asOf: asOf.getTime(), segments: deps.segments, publish: deps.publish, publishRule: deps.publishRule,
     includePii: deps.includePii, bands: deps.bands,
   });
-  const wctx = { asOf, seq, modelVersion: model.artifact.modelVersion };
   const outcome = await inTransaction(deps.pool, async (client) => {
+    // The page was read a while ago: a customer erased since must not be written back.
+    const onlyExisting = await passErasureBarrier(client, readAt);
+    const wctx = { asOf, seq, modelVersion: model.artifact.modelVersion, onlyExisting };
     const scored = await writeScores(client, page.scores, wctx);
     const unscored = await writeUnscored(client, page.unscored, wctx);
     await recordFailures(client, page.failed, { now: asOf, modelVersion: model.artifact.modelVersion, backoff: deps.failureBackoff });
@@ -170,20 +173,20 @@ async function writePage(pc: PageContext, rows: readonly RawPageRow[]): Promise<
  * Writes a page; when the write fails for a reason in the data, halves the page until the
  * customers that cause it are alone, and sets those aside. An outage is rethrown.
  */
-async function processPage(pc: PageContext, rows: readonly RawPageRow[], attempt = 0): Promise<void> {
+async function processPage(pc: PageContext, rows: readonly RawPageRow[], readAt: Date, attempt = 0): Promise<void> {
   try {
-    await writePage(pc, rows);
+    await writePage(pc, rows, readAt);
   } catch (err) {
     // A deadlock or serialization failure (class 40) is about timing: the same page again, a few times.
     if (sqlState(err)?.startsWith("40") && attempt < 3) {
       await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-      return processPage(pc, rows, attempt + 1);
+      return processPage(pc, rows, readAt, attempt + 1);
     }
     if (isTransientDbError(err)) throw err;
     if (rows.length > 1) {
       const half = Math.ceil(rows.length / 2);
-      await processPage(pc, rows.slice(0, half));
-      await processPage(pc, rows.slice(half));
+      await processPage(pc, rows.slice(0, half), readAt);
+      await processPage(pc, rows.slice(half), readAt);
       return;
     }
     const row = rows[0];
@@ -214,12 +217,13 @@ export async function rescore(deps: RescoreDeps, opts: RescoreOptions): Promise<
   if (opts.customerIds) {
     for (let i = 0; i < opts.customerIds.length; i += pageSize) {
       const ids = opts.customerIds.slice(i, i + pageSize);
+      const readAt = new Date();
       const [{ rows }, failing] = await Promise.all([
         // In key order, like full-run pages: every scoring transaction locks rows in one order.
         deps.pool.query<RawPageRow>(`${SELECT} and s.customer_id = any($1::text[]) order by s.customer_id`, [ids]),
         failingAmong(deps.pool, ids),
       ]);
-      await processPage({ deps, asOf: opts.asOf, failing, result }, rows);
+      await processPage({ deps, asOf: opts.asOf, failing, result }, rows, readAt);
     }
     return result;
   }
@@ -231,25 +235,27 @@ export async function rescore(deps: RescoreDeps, opts: RescoreOptions): Promise<
   // Keyset pages in primary-key order; the next page is read while this one is processed, and up
   // to `concurrency` pages are processed at once (Postgres, the main thread and the explain
   // threads then all have work).
-  const fetchPage = (after: string) =>
-    deps.pool.query<RawPageRow>(
+  const fetchPage = (after: string) => {
+    const readAt = new Date();
+    return deps.pool.query<RawPageRow>(
       `${SELECT} and s.customer_id > $1
           and (u.customer_id is null or u.model_seq <> $3 or u.state_event_count <> s.event_count or u.state_updated_at <> s.updated_at)
         order by s.customer_id limit $2`,
       [after, pageSize, seq],
-    ).then((r) => r.rows);
+    ).then((r) => ({ rows: r.rows, readAt }));
+  };
   const concurrency = Math.max(1, opts.concurrency ?? 3);
   const running = new Set<Promise<void>>();
   let failure: unknown = null;
-  let next: Promise<RawPageRow[]> = fetchPage("");
+  let next: Promise<{ rows: RawPageRow[]; readAt: Date }> = fetchPage("");
   try {
     for (;;) {
-      const rows = await next;
+      const { rows, readAt } = await next;
       if (rows.length === 0 || failure !== null) break;
-      next = rows.length < pageSize ? Promise.resolve([]) : fetchPage(rows[rows.length - 1]!.customer_id);
+      next = rows.length < pageSize ? Promise.resolve({ rows: [], readAt }) : fetchPage(rows[rows.length - 1]!.customer_id);
       // If processing stops first, the prefetch's own failure must not surface as an unhandled rejection.
       next.catch(() => undefined);
-      const p: Promise<void> = processPage(pc, rows).catch((err) => void (failure ??= err)).finally(() => running.delete(p));
+      const p: Promise<void> = processPage(pc, rows, readAt).catch((err) => void (failure ??= err)).finally(() => running.delete(p));
       running.add(p);
       if (running.size >= concurrency) await Promise.race(running);
     }

@@ -18,6 +18,12 @@ export interface WriteContext {
   asOf: Date;
   seq: number;
   modelVersion: string;
+  /**
+   * A customer was erased since the page was read (store/erasure-barrier.ts): write only customers
+   * whose state still exists, so an erased one is not written back. Off, the statements carry no
+   * extra lookup (the planner drops the test: unnamed statements are planned with their parameters).
+   */
+  onlyExisting?: boolean;
 }
 
 export interface ScoreRow {
@@ -53,6 +59,7 @@ with x as (
          x.lc, x.b::boolean as b, x.h::boolean as h
     from unnest(${splitColumn(1)}, ${splitColumn(2)}, ${splitColumn(3)}, ${splitColumn(4)}, ${splitColumn(5)}, ${splitColumn(6)},
                 ${splitColumn(7)}, ${splitColumn(8)}, ${splitColumn(9)}, ${splitColumn(10)}) as x(i, s, l, r, v, p, g, lc, b, h)
+   where not $19::boolean or exists (select 1 from customer_state st where st.customer_id = x.i)
 ),
 newer_unscored as (
   select u.customer_id from unscored_customer u join x on u.customer_id = x.i
@@ -115,7 +122,7 @@ export function scoreParams(rows: readonly ScoreRow[]): StatementParams {
 /** Upserts scores (and their history and events); returns the customers actually written. */
 export async function writeScores(client: pg.ClientBase, params: StatementParams, ctx: WriteContext): Promise<Set<string>> {
   if (params.count === 0) return new Set();
-  const { rows: written } = await client.query<{ customer_id: string }>(SCORES_SQL, [...params.columns, ctx.asOf, ctx.seq, ctx.modelVersion, ...params.events]);
+  const { rows: written } = await client.query<{ customer_id: string }>(SCORES_SQL, [...params.columns, ctx.asOf, ctx.seq, ctx.modelVersion, ...params.events, ctx.onlyExisting ?? false]);
   return new Set(written.map((r) => r.customer_id));
 }
 
@@ -123,6 +130,7 @@ const UNSCORED_SQL = `
 with x as (
   select x.i, x.st, x.si::timestamptz as si, x.v::float8 as v, x.n::int as n, x.ua::timestamptz as ua
     from unnest(${splitColumn(1)}, ${splitColumn(2)}, ${splitColumn(3)}, ${splitColumn(4)}, ${splitColumn(5)}, ${splitColumn(6)}) as x(i, st, si, v, n, ua)
+   where not $14::boolean or exists (select 1 from customer_state s where s.customer_id = x.i)
 ),
 newer_score as (
   select c.customer_id from customer_score c join x on c.customer_id = x.i
@@ -163,6 +171,6 @@ export function unscoredParams(rows: readonly UnscoredRow[]): StatementParams {
 /** Records stage changes outside the population (and drops their scores); returns the customers written. */
 export async function writeUnscored(client: pg.ClientBase, params: StatementParams, ctx: WriteContext): Promise<Set<string>> {
   if (params.count === 0) return new Set();
-  const { rows: written } = await client.query<{ customer_id: string }>(UNSCORED_SQL, [...params.columns, ctx.asOf, ctx.seq, ...params.events]);
+  const { rows: written } = await client.query<{ customer_id: string }>(UNSCORED_SQL, [...params.columns, ctx.asOf, ctx.seq, ...params.events, ctx.onlyExisting ?? false]);
   return new Set(written.map((r) => r.customer_id));
 }
