@@ -27,6 +27,7 @@ import { runRetention } from "./schedule/retention.js";
 import { exportLiveQuality, runLiveQuality } from "./quality/job.js";
 import { latestLiveQuality } from "./quality/store.js";
 import type { ModelCheck } from "./outreach/render-digest.js";
+import { startErasureRequests, type ErasureRequestRunner } from "./admin/erasure-requests.js";
 
 export interface WorkerOptions {
   logger?: Logger;
@@ -47,6 +48,8 @@ export interface Worker {
   /** Moves committed CRM events from the event outbox to Kafka. */
   relay: Relay;
   scheduler: Scheduler;
+  /** Erasure requests that arrived as events: run after their batch commits, and swept every minute. */
+  erasures: ErasureRequestRunner;
   transport: MailTransport;
   /** This worker's outbox sender (one drain at a time); `mail.drain(now)` sends what is due at `now`. */
   mail: OutboxSender;
@@ -206,6 +209,13 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const drainTimer = setInterval(() => mail.tick(), o.drainSeconds * 1000);
   drainTimer.unref();
 
+  // Requests run off the ingest path (an erasure waits for rescoring in flight); the tombstone each
+  // one queues is sent by the relay at once.
+  const erasures = startErasureRequests({
+    pool: db.pool, outboxDir: o.smtpUrl ? null : o.outboxDir, logger: logger.child({ component: "erasure" }),
+    onErased: () => relay.wake(),
+  });
+
   const ingest = await startIngest({
     kafka,
     pool: db.pool,
@@ -224,6 +234,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     afterDbCommit: async (ref, outcome) => {
       // Off during bulk backfills (SCORE_AFTER_BATCH=false): the scheduled rescoring covers everyone.
       if (config.scoring.afterBatch) scoring.enqueue(outcome.customers);
+      erasures.request(outcome.erasures);
       await options.afterDbCommit?.(ref, outcome);
     },
   });
@@ -268,7 +279,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     logger.info({ port: ops.port }, "ops endpoints listening (/healthz, /readyz, /metrics)");
   }
   return {
-    db, ingest, models, scoring, relay, scheduler, transport, mail, metrics, logger,
+    db, ingest, models, scoring, relay, scheduler, erasures, transport, mail, metrics, logger,
     httpPort: ops?.port ?? null,
     async digestNow(now = new Date()) {
       const outcome = await scheduler.runNow("digest", `manual:${now.toISOString()}`, now);
@@ -285,6 +296,8 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       await mail.stop();
       models.stop();
       await ingest.stop();
+      // Erasures in flight finish (each is one transaction; an unfinished request stays for the sweep).
+      await erasures.stop();
       await scoring.stop();
       // Unsent events stay in the outbox for the next worker (or this one after a restart).
       await relay.stop();

@@ -166,7 +166,7 @@ describe("one digest per recipient list, in its language", () => {
     });
     expect(result!.alerted).toEqual(["c9"]);
     const subjects = (await outbox()).map((m) => m.subject?.replace(/\u00A0/g, " ")).sort();
-    expect(subjects).toEqual(["High churn risk: Ola (90%), VIP at risk", "Hohes Abwanderungsrisiko: Ola (90 %), VIP mit Risiko"]);
+    expect(subjects).toEqual(["High churn risk: customer c9 (90%), VIP at risk", "Hohes Abwanderungsrisiko: Kunde c9 (90 %), VIP mit Risiko"]);
     const { rows } = await pool.query<{ raw: string }>("select raw from outbox_message");
     for (const r of rows) {
       expect(r.raw).toMatch(/^List-Unsubscribe: <https:\/\/example\.com\/unsubscribe\?list=vip>\r$/im);

@@ -653,8 +653,8 @@ describe("alerts", () => {
       const subjects = smtp.received.map((r) => r.mail.subject).sort();
       expect(subjects).toEqual([
         "High churn risk: 3 more customers in High-value at risk, €18,900 at risk",
-        "High churn risk: Name h1 (90%), High-value at risk",
-        "High churn risk: h5 (80%), High-value at risk",
+        "High churn risk: customer h1 (90%), High-value at risk",
+        "High churn risk: customer h5 (80%), High-value at risk",
       ]);
       const summary = smtp.received.find((r) => r.mail.subject?.startsWith("High churn risk: 3"))!;
       expect(summary.to.sort()).toEqual(["cso@example.com", "key-accounts@example.com"]);

@@ -265,7 +265,9 @@ describe("alerts and cooldown rules", () => {
   it("renders one alert and a summary, escaped", () => {
     const c = customer("c1", 0.82, 3000, { name: "<b>Ann</b>", lastSeenScore: 0.55 });
     const a = renderAlert(c, { segment, baseCurrency: "EUR" });
-    expect(a.subject).toBe("High churn risk: <b>Ann</b> (82%), High-value at risk");
+    // The subject names the customer by id only (it travels into logs and previews); the body has the name.
+    expect(a.subject).toBe("High churn risk: customer c1 (82%), High-value at risk");
+    expect(a.subject).not.toContain("Ann");
     expect(a.html).toContain("&lt;b&gt;Ann&lt;/b&gt;");
     expect(a.html).not.toContain("<b>Ann");
     expect(a.text).toContain("Churn risk 82% (was 55%). Value €3,000, €2,460 at risk");

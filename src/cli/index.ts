@@ -24,6 +24,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMod
   evaluate: { summary: "score a model artifact on a dataset next to the baselines", load: () => import("./evaluate.js") },
   simulate: { summary: "generate a synthetic event history (NDJSON and/or onto Kafka)", load: () => import("./simulate.js") },
   "dead-letters": { summary: "list dead letters by reason and time, send chosen ones back to their topics", load: () => import("./dead-letters.js") },
+  erase: { summary: "erase one customer (GDPR Art. 17): data, mail, dead letters; tombstone and audit", load: () => import("./erase.js") },
+  export: { summary: "write everything held about one customer as JSON (GDPR Art. 15)", load: () => import("./export.js") },
 };
 
 const PROG = "churnwatch";

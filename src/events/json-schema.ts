@@ -42,7 +42,7 @@ export const EVENTS_SCHEMA_DESCRIPTION = [
   `The limits in this schema are the defaults: MAX_AMOUNT ${DEFAULT_LIMITS.maxAmount} (in the event's currency), MAX_QUANTITY ${DEFAULT_LIMITS.maxQuantity},`,
   `EVENT_MIN_OCCURRED_AT ${DEFAULT_LIMITS.minInstant} (formatMinimum, as in ajv-formats); a deployment may configure others.`,
   "A malformed e-mail address rejects the whole customer_profile event (the dead letter keeps it for a fixed replay).",
-  "A null optional field counts as absent.",
+  "A null optional field counts as absent, except email and name of customer_profile, where null clears the stored value.",
   "Patterns are ECMA-262 with the u flag (Unicode property escapes, code-point semantics), as ajv applies them.",
 ].join(" ");
 
@@ -58,6 +58,11 @@ function allowNullForOptional(branch: Record<string, unknown>): Record<string, u
   const out: Record<string, unknown> = {};
   for (const [name, prop] of Object.entries(properties)) {
     if (required.has(name)) {
+      out[name] = prop;
+      continue;
+    }
+    // Nullable in the contract itself (a profile's email and name: null clears them): already says so.
+    if (Array.isArray(prop.anyOf) && (prop.anyOf as { type?: unknown }[]).some((p) => p.type === "null")) {
       out[name] = prop;
       continue;
     }

@@ -162,18 +162,23 @@ export function parseEvent(value: Buffer | null, key: Buffer | null, opts: Parse
   return normaliseCurrency(event, opts);
 }
 
+/** Fields of customer_profile where null is a value: it clears what is stored (events/schema.ts). */
+const CLEARABLE_PROFILE_FIELDS: ReadonlySet<string> = new Set(["email", "name"]);
+
 /**
  * Top-level nulls mean "absent": producers built on Jackson and similar libraries write null for an
- * unset optional field. A required field that is null is then reported as missing.
+ * unset optional field. A required field that is null is then reported as missing. Exception: a
+ * customer_profile's email and name, where null clears the stored value (a customer withdrew it).
  */
 function withoutNulls(json: unknown): unknown {
   if (json === null || typeof json !== "object" || Array.isArray(json)) return json;
   const record = json as Record<string, unknown>;
+  const profile = record.type === "customer_profile";
   let out: Record<string, unknown> | null = null;
   // Copies only when there is a null to drop: most events have none (a plain loop, no callbacks,
   // because this runs for every message).
   for (const k in record) {
-    if (record[k] !== null) continue;
+    if (record[k] !== null || (profile && CLEARABLE_PROFILE_FIELDS.has(k))) continue;
     out ??= { ...record };
     delete out[k];
   }

@@ -178,13 +178,16 @@ export function buildEventSchemas(limits: Readonly<ContractLimits>) {
     .object({
       ...base,
       type: z.literal("customer_profile"),
+      // null clears a stored address or name (the customer withdrew it; GDPR): unlike every other
+      // optional field, where null means absent (events/parse.ts keeps these two nulls).
       email: z.string()
         .regex(EMAIL_PATTERN, "an e-mail address; internationalised addresses (RFC 6531) are accepted")
         .refine((s) => codePointLength(s) <= 254, "at most 254 characters")
         .meta({ maxLength: 254 })
+        .nullable()
         .optional()
-        .describe("E-mail address, internationalised addresses included; a malformed one rejects the whole event (see README)"),
-      name: text(200).optional(),
+        .describe("E-mail address, internationalised addresses included; a malformed one rejects the whole event (see README). null clears the stored address"),
+      name: text(200).nullable().optional().describe("The customer's name; null clears the stored name"),
       locale: text(35).optional().describe("BCP-47 tag, e.g. de-DE"),
       signedUpAt: isoInstant.optional().describe(
         "Account creation; starts tenure if earlier than the first event. Same bounds as occurredAt",

@@ -287,7 +287,11 @@ function addSurvey(s: SurveyFacts, e: SurveyResponseEvent, at: number): SurveyFa
   };
 }
 
-/** Last writer wins per field, by (occurredAt, eventId): a later event that omits a field keeps the old value. */
+/**
+ * Last writer wins per field, by (occurredAt, eventId): a later event that omits a field keeps the
+ * old value; a null email or name clears it (and its stamp stays, so an older event cannot bring
+ * the value back).
+ */
 function applyProfile(
   state: CustomerState,
   e: CustomerProfileEvent,

@@ -61,6 +61,29 @@ async function retryConflicts<T>(fn: () => Promise<T>, attempts = 5): Promise<T>
   }
 }
 
+const SQLSTATE_CLASSES: Readonly<Record<string, string>> = {
+  "22": "data exception",
+  "23": "integrity constraint violation",
+  "54": "program limit exceeded",
+};
+
+/**
+ * The dead-letter reason for an event the database refused: the SQLSTATE, its class and the
+ * schema names the driver reports (table, column, constraint, type), never the error's message,
+ * which quotes input ("invalid input syntax for type ...: \"ann@example.com\"", a trigger's text,
+ * our own errors naming a customer). The message itself is in the worker's debug log.
+ */
+export function refusalReason(err: unknown): string {
+  const state = sqlState(err);
+  if (state === null) return "it could not be applied: an error while folding it into the customer's state (no SQLSTATE; details in the worker's debug log)";
+  const e = err as { table?: unknown; column?: unknown; constraint?: unknown; dataType?: unknown };
+  const where = (["table", "column", "constraint", "dataType"] as const)
+    .filter((k) => typeof e[k] === "string" && /^[A-Za-z0-9_."]{1,63}$/.test(e[k] as string))
+    .map((k) => `${k === "dataType" ? "type" : k} ${e[k] as string}`);
+  const kind = SQLSTATE_CLASSES[state.slice(0, 2)];
+  return `the database refused it: SQLSTATE ${state}${kind ? ` (${kind})` : ""}${where.length ? `, ${where.join(", ")}` : ""}`;
+}
+
 /** Errors about the data itself: retrying the same rows cannot succeed. */
 function isDataError(err: unknown): boolean {
   const state = sqlState(err);
@@ -85,12 +108,13 @@ export async function handleBatch(deps: BatchDeps, ref: PartitionRef, batch: Fet
     const unstorable: Reject[] = [];
     const events: ValidEvent[] = [];
     for (const e of prepared.valid) {
-      const why = refused.get(e.offset);
-      if (why === undefined) events.push(e);
-      else unstorable.push({ message: batch.messages.find((m) => m.offset === e.offset)!, code: "unstorable", reason: safeReason(`the database refused it: ${why}`) });
+      if (!refused.has(e.offset)) events.push(e);
+      else unstorable.push({ message: batch.messages.find((m) => m.offset === e.offset)!, code: "unstorable", reason: safeReason(refusalReason(refused.get(e.offset))) });
     }
     for (const r of unstorable) {
       deps.log.warn({ topic: ref.topic, partition: ref.partition, offset: r.message.offset, reason: r.reason }, "message refused by the database; dead-lettered");
+      // The database's own words may quote the message (personal data): debug level only.
+      deps.log.debug({ topic: ref.topic, partition: ref.partition, offset: r.message.offset, error: (refused.get(r.message.offset) as Error | undefined)?.message }, "database refusal in full");
     }
     const rejects = [...prepared.rejects, ...unstorable].sort((a, b) => a.message.offset - b.message.offset);
     const outcome = await write({ events, rejects, nextOffset: prepared.nextOffset });
@@ -102,8 +126,8 @@ export async function handleBatch(deps: BatchDeps, ref: PartitionRef, batch: Fet
  * The events that fail on their own, by bisection over dry runs: a group that passes holds no
  * refused event; a failing single event is one. Outages during the search are rethrown.
  */
-async function findRefused(events: readonly ValidEvent[], tryWrite: (events: readonly ValidEvent[]) => Promise<unknown>): Promise<Map<number, string>> {
-  const refused = new Map<number, string>();
+async function findRefused(events: readonly ValidEvent[], tryWrite: (events: readonly ValidEvent[]) => Promise<unknown>): Promise<Map<number, unknown>> {
+  const refused = new Map<number, unknown>();
   const search = async (group: readonly ValidEvent[]): Promise<void> => {
     if (group.length === 0) return;
     try {
@@ -112,7 +136,7 @@ async function findRefused(events: readonly ValidEvent[], tryWrite: (events: rea
     } catch (err) {
       if (!isDataError(err)) throw err;
       if (group.length === 1) {
-        refused.set(group[0]!.offset, (err as Error).message);
+        refused.set(group[0]!.offset, err);
         return;
       }
     }

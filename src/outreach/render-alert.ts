@@ -92,7 +92,9 @@ function textFooter(input: AlertInput, f: MailFormat): string[] {
 /** One customer whose risk level just became high. */
 export function renderAlert(customer: ScoredCustomer, input: AlertInput): RenderedAlert {
   const f = formatOf(input);
-  const subject = f.tr.t("alert", "subject", { name: displayName(customer), score: f.score(customer.score), segment: input.segment.name });
+  // The id, not the name: subjects travel further than bodies (mail server logs, notification
+  // previews, the outbox_message.subject column) and must not carry the customer's name.
+  const subject = f.tr.t("alert", "subject", { id: customer.customerId, score: f.score(customer.score), segment: input.segment.name });
   const intro = f.tr.t("alert", "intro", { segment: input.segment.name });
   return {
     subject,

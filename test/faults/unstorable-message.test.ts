@@ -2,7 +2,7 @@
  * Fault: a message valid by the contract that the database refuses anyway (stands in for whatever
  * validation does not foresee: here a trigger raising a data exception for one event id). The
  * batch is narrowed down to that message, which is dead-lettered as "unstorable" with the
- * database's reason, and everything else is applied exactly once, without a stall.
+ * database's SQLSTATE (not its message, which can quote the event), and everything else is applied exactly once, without a stall.
  */
 import { describe, expect, it } from "vitest";
 import { simulate } from "../../src/simulate/index.js";
@@ -21,7 +21,7 @@ describe("fault: a message the database refuses", () => {
     await migrate(s.db);
     await s.db.query(`create function refuse_one() returns trigger language plpgsql as $$
       begin
-        if new.event_id = '${poison.eventId}' then raise exception 'value refused by a check' using errcode = '22023'; end if;
+        if new.event_id = '${poison.eventId}' then raise exception 'value refused by a check: %', new.payload->>'customerId' using errcode = '22023'; end if;
         return new;
       end $$`);
     await s.db.query("create trigger refuse_one before insert on raw_event for each row execute function refuse_one()");
@@ -33,7 +33,9 @@ describe("fault: a message the database refuses", () => {
       const { rows } = await s.db.query<{ code: string; reason: string; source_offset: string }>("select code, reason, source_offset from dead_letter");
       expect(rows).toHaveLength(1);
       expect(rows[0]!.code).toBe("unstorable");
-      expect(rows[0]!.reason).toMatch(/database refused it: value refused by a check/);
+      // The SQLSTATE and its class, never the database's message, which here quotes the customer id.
+      expect(rows[0]!.reason).toBe("the database refused it: SQLSTATE 22023 (data exception)");
+      expect(rows[0]!.reason).not.toContain(poison.customerId);
       expect(await count(s.db, "select count(*) from raw_event where event_id = $1", [poison.eventId])).toBe(0);
       // Nothing was rewound: the refused message was found inside the batch, not by retrying.
       expect(worker.ingest.health().stalled).toEqual([]);

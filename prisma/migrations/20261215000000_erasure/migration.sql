@@ -8,6 +8,7 @@ CREATE TABLE "customer_erasure" (
     "customer_hash" TEXT NOT NULL,
     "source" TEXT NOT NULL,
     "requested_by" TEXT NOT NULL,
+    "reason" TEXT,
     "requested_at" TIMESTAMPTZ(3) NOT NULL,
     "erased_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "removed" JSONB NOT NULL,

@@ -62,7 +62,7 @@ export const bg: Catalogue = {
     firstScored: "{days, plural, =0 {оценен за първи път днес} one {оценен за първи път преди # ден} other {оценен за първи път преди # дни}}",
   },
   alert: {
-    subject: "Висок риск от отлив: {name} ({score}), {segment}",
+    subject: "Висок риск от отлив: клиент {id} ({score}), {segment}",
     intro: "Рискът от отлив на този клиент току-що стана висок. Сегмент: \u201E{segment}\u201C.",
     summarySubject: `Висок риск от отлив: още ${CUSTOMERS} в \u201E{segment}\u201C, {value} в риск`,
     summaryIntro: `Рискът от отлив на ${CUSTOMERS} току-що стана висок. Събрани са в едно писмо, защото известията на този сегмент достигнаха часовия си лимит.`,

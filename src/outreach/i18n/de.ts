@@ -61,7 +61,7 @@ export const de: Catalogue = {
     firstScored: "{days, plural, =0 {heute erstmals bewertet} one {vor # Tag erstmals bewertet} other {vor # Tagen erstmals bewertet}}",
   },
   alert: {
-    subject: "Hohes Abwanderungsrisiko: {name} ({score}), {segment}",
+    subject: "Hohes Abwanderungsrisiko: Kunde {id} ({score}), {segment}",
     intro: "Das Abwanderungsrisiko dieses Kunden ist soeben auf hoch gestiegen. Segment: \u201E{segment}\u201C.",
     summarySubject: "Hohes Abwanderungsrisiko: {count, plural, one {# weiterer Kunde} other {# weitere Kunden}} in {segment}, {value} gefährdet",
     summaryIntro: "Bei {count, plural, one {# Kunden} other {# Kunden}} ist das Abwanderungsrisiko soeben auf hoch gestiegen. Sie sind in einer Nachricht zusammengefasst, weil die Warnungen dieses Segments ihr Stundenlimit erreicht haben.",

@@ -61,7 +61,7 @@ export const en = {
     firstScored: "first scored {days, plural, =0 {today} one {# day ago} other {# days ago}}",
   },
   alert: {
-    subject: "High churn risk: {name} ({score}), {segment}",
+    subject: "High churn risk: customer {id} ({score}), {segment}",
     intro: "This customer's churn risk just became high. They belong to \u201C{segment}\u201D.",
     summarySubject: "High churn risk: {count, plural, one {# more customer} other {# more customers}} in {segment}, {value} at risk",
     summaryIntro: "{count, plural, one {# customer's churn risk} other {# customers' churn risk}} just became high. They are grouped in one message because this segment's alerts reached their hourly limit.",

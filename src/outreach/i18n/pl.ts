@@ -65,7 +65,7 @@ export const pl: Catalogue = {
     firstScored: "{days, plural, =0 {pierwsza ocena dziś} one {pierwsza ocena # dzień temu} few {pierwsza ocena # dni temu} many {pierwsza ocena # dni temu} other {pierwsza ocena # dnia temu}}",
   },
   alert: {
-    subject: "Wysokie ryzyko odejścia: {name} ({score}), {segment}",
+    subject: "Wysokie ryzyko odejścia: klient {id} ({score}), {segment}",
     intro: "Ryzyko odejścia tego klienta właśnie stało się wysokie. Segment: \u201E{segment}\u201D.",
     summarySubject: "Wysokie ryzyko odejścia: {count, plural, one {# kolejny klient} few {# kolejnych klientów} many {# kolejnych klientów} other {# kolejnego klienta}} w segmencie {segment}, zagrożone {value}",
     summaryIntro: "Ryzyko odejścia {count, plural, one {# klienta} few {# klientów} many {# klientów} other {# klienta}} właśnie stało się wysokie. Zebrano ich w jednej wiadomości, bo alerty tego segmentu osiągnęły limit godzinowy.",
