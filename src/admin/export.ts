@@ -55,7 +55,7 @@ async function collect(db: Queryable, customerId: string, now: Date): Promise<Cu
     found: false,
     profile: { emails: who.emails, names: who.names },
     state: stateRow,
-    rawEvents: await all(db, "select event_id, type, occurred_at, received_at, source_topic, payload from raw_event where customer_id = $1 order by occurred_at, event_id", customerId),
+    rawEvents: await all(db, "select event_id, type, occurred_at, ingested_at, source_topic, payload from raw_event where customer_id = $1 order by occurred_at, event_id", customerId),
     score: await one(db, "select * from customer_score where customer_id = $1", customerId),
     scoreHistory: await all(db, "select * from score_history where customer_id = $1 order by scored_at", customerId),
     unscored: await one(db, "select * from unscored_customer where customer_id = $1", customerId),
