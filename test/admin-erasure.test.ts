@@ -15,13 +15,22 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type pg from "pg";
 import { CUSTOMER_TABLES, CUSTOMER_TABLES_HANDLED_APART } from "../src/admin/customer-data.js";
+import { runErasureRequests } from "../src/admin/erasure-requests.js";
 import { eraseCustomer } from "../src/admin/erasure.js";
 import { exportCustomer } from "../src/admin/export.js";
 import type { ChurnEvent, CustomerProfileEvent } from "../src/events/schema.js";
 import { mimeText } from "../src/lib/mime.js";
+import { createLogger } from "../src/log.js";
+import { prepareServingModel } from "../src/model/load.js";
+import { parseSegments } from "../src/outreach/segments.js";
+import { rescore } from "../src/scoring/rescore.js";
+import { inlineComputer } from "../src/scoring/threads.js";
 import { simulate } from "../src/simulate/index.js";
+import { migrate } from "../src/store/migrate.js";
 import { produce, readTopicUntil, waitFor, type ReadMessage } from "./support/kafka.js";
 import { report, useFaultBed, waitForEvents } from "./support/fault-bed.js";
+import { sharedTestArtifact } from "./support/model.js";
+import { buyer, putStates } from "./support/scoring.js";
 import { testEnv } from "./support/worker.js";
 
 const bed = useFaultBed();
@@ -261,5 +270,55 @@ describe("erasure and export (worker, local broker, embedded Postgres)", () => {
     } finally {
       await worker.stop();
     }
+  });
+});
+
+describe("erasure against work in flight (embedded Postgres)", () => {
+  const logger = createLogger("silent");
+
+  it("a rescoring page read before an erasure does not write the erased customer back", async () => {
+    const s = await bed.scenario({ partitions: 1 });
+    await migrate(s.db);
+    const now = Date.parse("2026-06-01T00:00:00Z");
+    await putStates(s.db, [buyer("b-1", now, 60), buyer("b-2", now, 60)]);
+    const model = prepareServingModel(await sharedTestArtifact());
+    const inline = inlineComputer();
+    let erasedDuringCompute = false;
+    const result = await rescore({
+      pool: s.db, model: () => model, segments: parseSegments([{ id: "all", name: "All", when: {}, recipients: ["t@example.com"], action: "Call." }]),
+      publish: true, publishRule: { minDelta: 0 }, includePii: true, alerts: null, logger,
+      // The page has been read; the erasure commits while it is being computed (the slow part).
+      computer: {
+        async compute(m, rows, ctx) {
+          await eraseCustomer(s.db, "b-1", { source: "cli", requestedBy: "test" });
+          erasedDuringCompute = true;
+          return inline.compute(m, rows, ctx);
+        },
+      },
+    }, { asOf: new Date(now) });
+    expect(erasedDuringCompute).toBe(true);
+    expect(result.scored).toBe(1);
+    const { own } = await rowsPerTable(s.db, "b-1");
+    expect(Object.entries(own).filter(([, n]) => n > 0), "b-1 written back").toEqual([]);
+    expect(await count(s.db, "select count(*) as n from customer_score where customer_id = 'b-2'")).toBe(1);
+  });
+
+  it("the sweep carries out requests whose worker never got to them, once", async () => {
+    const s = await bed.scenario({ partitions: 1 });
+    await migrate(s.db);
+    await putStates(s.db, [buyer("r-1", Date.now(), 10), buyer("r-2", Date.now(), 10)]);
+    await s.db.query(
+      `insert into erasure_request (event_id, customer_id, requested_at, source_topic, source_partition, source_offset, next_attempt_at)
+       values ('e-1', 'r-1', now(), 't', 0, 5, now() - interval '1 second'), ('e-2', 'r-1', now(), 't', 0, 6, now() - interval '1 second'),
+              ('e-3', 'r-2', now(), 't', 0, 7, now() + interval '1 hour')`);
+    expect(await runErasureRequests({ pool: s.db, logger })).toBe(1);
+    expect(await count(s.db, "select count(*) as n from customer_state where customer_id = 'r-1'")).toBe(0);
+    // Both requests of r-1 went with the one erasure; r-2's is not due yet (its worker runs it).
+    expect((await s.db.query("select event_id from erasure_request")).rows).toEqual([{ event_id: "e-3" }]);
+    expect(await count(s.db, "select count(*) as n from customer_erasure where source = 'event' and requested_by = 't[0]@5'")).toBe(1);
+    expect(await runErasureRequests({ pool: s.db, logger })).toBe(0);
+    // Named explicitly (after its batch committed), a request runs whatever its due time.
+    expect(await runErasureRequests({ pool: s.db, logger }, ["r-2"])).toBe(1);
+    expect(await count(s.db, "select count(*) as n from erasure_request")).toBe(0);
   });
 });
