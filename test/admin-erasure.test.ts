@@ -110,17 +110,28 @@ function runCli(script: string, args: string[], env: Record<string, string>, tim
 
 const tombstoneOf = (customerId: string) => (m: ReadMessage) => m.key === customerId && m.value === null;
 
+/** A scenario whose simulated customers are ingested through Kafka and scored by a running worker (stop it when done). */
+async function scoredScenario(seed: number, customers: number, extra: Record<string, string>) {
+  const s = await bed.scenario({ partitions: 2, extra });
+  const { events } = simulate({ seed, customers, now: new Date(), days: 200 });
+  await s.produce(events);
+  const worker = await s.startWorker();
+  try {
+    await waitForEvents(s.db, events.length, 60_000);
+    await worker.scoring.flush();
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
+  return { s, events, worker };
+}
+
 describe("erasure and export (worker, local broker, embedded Postgres)", () => {
   it("erases a digested customer everywhere, keeps everyone else, audits without the id, tombstones after commit", async () => {
     const outboxDir = await mkdtemp(path.join(tmpdir(), "cw-erasure-"));
     // PII in the CRM events, so the event outbox holds the address too.
-    const s = await bed.scenario({ partitions: 2, extra: { OUTBOX_DIR: outboxDir, RISK_EVENTS_INCLUDE_PII: "true" } });
-    const { events } = simulate({ seed: 83, customers: 40, now: new Date(), days: 200 });
-    await s.produce(events);
-    const worker = await s.startWorker();
+    const { s, events, worker } = await scoredScenario(83, 40, { OUTBOX_DIR: outboxDir, RISK_EVENTS_INCLUDE_PII: "true" });
     try {
-      await waitForEvents(s.db, events.length, 60_000);
-      await worker.scoring.flush();
       await worker.digestNow(new Date());
       // The customer to erase: one a digest listed (so mail, listings and member lists name them).
       const { rows: listed } = await s.db.query<{ customer_id: string }>(
@@ -217,13 +228,8 @@ describe("erasure and export (worker, local broker, embedded Postgres)", () => {
   });
 
   it("an erasure_request event erases through Kafka (CloudEvents mode: the tombstone is still a null value); later events start a new history", async () => {
-    const s = await bed.scenario({ partitions: 2, extra: { CRM_EVENT_FORMAT: "cloudevents-structured", CRM_EVENT_SOURCE: "urn:churnwatch:test" } });
-    const { events } = simulate({ seed: 84, customers: 12, now: new Date(), days: 200 });
-    await s.produce(events);
-    const worker = await s.startWorker();
+    const { s, events, worker } = await scoredScenario(84, 12, { CRM_EVENT_FORMAT: "cloudevents-structured", CRM_EVENT_SOURCE: "urn:churnwatch:test" });
     try {
-      await waitForEvents(s.db, events.length, 60_000);
-      await worker.scoring.flush();
       const target = events[0]!.customerId;
       const ownEvents = events.filter((e) => e.customerId === target).length;
       await s.produce([{ eventId: "erase-1", type: "erasure_request", customerId: target, occurredAt: new Date().toISOString() }]);
