@@ -72,12 +72,6 @@ async function eraseInDatabase(pool: pg.Pool, customerId: string, opts: EraseOpt
     // Week member lists (settled weeks keep their counts, which are not about anyone).
     removed.segment_snapshot_members = await deleteCount(
       tx, "update segment_snapshot set members = array_remove(members, $1) where $1 = any(members)", [customerId]);
-    // Serialised with the relay's claims, so the set of rows in flight cannot change meanwhile. Rows
-    // claimed right now are being sent: they stay until acknowledged (then deleted) and go out
-    // before the tombstone, which the relay sends after every earlier event of the customer.
-    await tx.query("select pg_advisory_xact_lock(hashtextextended('churnwatch:event-outbox-claim', 0))");
-    removed.event_outbox = await deleteCount(
-      tx, "delete from event_outbox where customer_id = $1 and (claimed_until is null or claimed_until < now())", [customerId]);
     removed.erasure_request = await deleteCount(tx, "delete from erasure_request where customer_id = $1", [customerId]);
     const deadLetters = await findDeadLetters(tx, who);
     removed.dead_letter = await deleteCount(tx, "delete from dead_letter where id = any($1::bigint[])", [deadLetters.map((d) => d.id)]);
@@ -85,6 +79,13 @@ async function eraseInDatabase(pool: pg.Pool, customerId: string, opts: EraseOpt
     // customer as much as a pending one. A digest naming others too is withdrawn whole (README).
     const mails = await findMails(tx, who);
     removed.outbox_message = await deleteCount(tx, "delete from outbox_message where id = any($1::text[])", [mails.map((m) => m.id)]);
+    // Serialised with the relay's claims, so the set of rows in flight cannot change meanwhile (taken
+    // last: the relay waits only for the rest of this transaction, not for the scans above). Rows
+    // claimed right now are being sent: they stay until acknowledged (then deleted) and go out
+    // before the tombstone, which the relay sends after every earlier event of the customer.
+    await tx.query("select pg_advisory_xact_lock(hashtextextended('churnwatch:event-outbox-claim', 0))");
+    removed.event_outbox = await deleteCount(
+      tx, "delete from event_outbox where customer_id = $1 and (claimed_until is null or claimed_until < now())", [customerId]);
     const tombstoneEventId = randomUUID();
     await tx.query("insert into event_outbox (event_id, kind, customer_id, payload) values ($1, 'tombstone', $2, null)", [tombstoneEventId, customerId]);
     const { rows } = await tx.query<{ id: string; customer_hash: string }>(
@@ -108,7 +109,14 @@ export async function eraseCustomer(pool: pg.Pool, customerId: string, opts: Era
   if (customerId.trim() === "") throw new Error("an erasure needs a customer id");
   const { result, matcher } = await eraseInDatabase(pool, customerId, opts);
   if (opts.outboxDir) {
-    result.removed.eml_files = await deleteFileMessages(opts.outboxDir, matcher);
+    try {
+      result.removed.eml_files = await deleteFileMessages(opts.outboxDir, matcher);
+    } catch (err) {
+      // The database part is done and cannot be repeated with the addresses (they are gone); a
+      // second erasure still finds the files by the id, which digests and alerts always show.
+      throw new Error(`erased in the database (audit ${result.auditId}), but deleting the .eml copies in ${opts.outboxDir} failed: ` +
+        `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; erase again to retry the files`, { cause: err });
+    }
     await pool.query("update customer_erasure set removed = removed || jsonb_build_object('eml_files', $2::int) where id = $1", [result.auditId, result.removed.eml_files]);
   }
   return result;
