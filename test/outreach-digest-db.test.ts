@@ -305,6 +305,8 @@ describe("win-back digests of the shipped example segments", () => {
     const gone = ["l1", "l2", "l3", "l4", "x1"];
     expect((await pool.query("select count(*)::int as n from customer_score where customer_id = any($1)", [gone])).rows[0].n).toBe(0);
     const valueOf = new Map(unscored.rows.map((r) => [r.customer_id, r.value]));
+    // The value when they lapsed (8 purchases of 300 over 84 days, then the 180-day active window), not spread over the silence since.
+    expect(valueOf.get("l1")).toBeCloseTo((2400 / (7 * 12 + 180)) * 365, 1);
     const byValue = ["l1", "l2", "l3", "l4"].filter((id) => valueOf.get(id)! >= 500).sort((a, b) => valueOf.get(b)! - valueOf.get(a)!);
     expect(byValue).toEqual(["l1", "l2", "l3"]);
 

@@ -202,10 +202,10 @@ interface WinbackRow {
 /**
  * Customers of a win-back segment now (lapsed or cancelled: unscored_customer), with the cooldown
  * not yet applied. Stage and value conditions run in SQL, feature conditions on the current state.
- * `value` is unscored_customer's: the expected 12-month spend when they left the scored population,
- * at the rate they used to buy (today's rate would shrink with every silent day and rank the
- * longest-gone first only by accident). A customer who buys again is rescored into customer_score
- * and is gone from here at the next rescoring.
+ * `value` is unscored_customer's: the expected 12-month spend when their stage began, at the rate
+ * they bought until then (scoring/value.ts valueBefore; today's rate would shrink with every silent
+ * day and put the longest-gone last whatever they spent). A customer who buys again is rescored
+ * into customer_score and is gone from here at the next rescoring.
  */
 export async function winbackCandidates(db: Queryable, segment: Segment, now: Date, ledger: string = segment.id): Promise<WinbackCandidate[]> {
   const w = segment.when;
