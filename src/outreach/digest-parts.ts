@@ -1,13 +1,25 @@
 /**
  * The parts every digest shares, whatever it lists: the KPI table (the segment next to the
- * company) and the trend charts, in HTML and as plain text. The at-risk digest (render-digest.ts)
- * and the win-back digest (render-winback.ts) differ in their customers, not in these.
+ * company), the trend charts, the frame around the customers (heading, summary, action, footer)
+ * and the head of each customer's block, in HTML and as plain text. The at-risk digest
+ * (render-digest.ts) and the win-back digest (render-winback.ts) differ in their customers' facts
+ * and in their texts, not in these.
  */
 import type { KpiChange } from "../kpi/report.js";
 import type { SegmentTrend } from "../kpi/segment-trends.js";
-import { escapeHtml as esc } from "../lib/html.js";
+import type { RenderedDigest } from "./render-digest.js";
+import { escapeHtml as esc, safeHref } from "../lib/html.js";
+import { describeConditions, displayName, type SegmentView } from "./customer.js";
 import { arrow, type MailFormat } from "./format.js";
-import { ASSESSMENT_COLOURS, barChart, columns, heading, MUTED, sparkline } from "./layout.js";
+import { actionBox, ASSESSMENT_COLOURS, barChart, columns, heading, LINK, MUTED, page, PAGE_MAX_WIDTH, PAGE_PADDING, sparkline } from "./layout.js";
+
+/** Who a customer block names, whatever the digest: id, name, e-mail, language. */
+export interface ContactCustomer {
+  customerId: string;
+  name?: string | null;
+  email?: string | null;
+  locale?: string | null;
+}
 
 export const SMALL = `font-size:12px;line-height:1.4;color:${MUTED}`;
 
@@ -159,4 +171,163 @@ export function trendText(lines: string[], trend: SegmentTrend | null | undefine
   series(tr.t("trend", "size"), trend.weeks.map((w) => w.customers), (v) => f.number(v, 0));
   series(labels.value, trend.weeks.map((w) => w.valueAtRisk), (v) => f.money(v));
   series(labels.outcome, trend.weeks.map((w) => w.churnRate), (v) => f.percent(v));
+}
+
+// ---------------------------------------------------------------------------------------- the frame
+
+/** What a digest's frame reads from its input (render-digest.ts DigestCommon). */
+export interface FrameInput extends KpiParts {
+  segment: SegmentView;
+  periodLabel: string;
+  trend?: SegmentTrend | null;
+  unsubscribeUrl?: string | null;
+}
+
+/**
+ * The texts that make a digest at-risk or win-back around the same frame: heading, KPIs, trends,
+ * summary, suggested action, the customers, the footer and unsubscribe.
+ */
+export interface FrameTexts {
+  heading: string;
+  trendLabels: TrendLabels;
+  summary: string;
+  cooldownNote: string;
+  footer: string;
+  textTitle: string;
+  textFooter: string;
+  /** A line after the footer (the at-risk digest's model check); null: none. */
+  note: string | null;
+}
+
+/**
+ * A digest's subject and frame texts from its catalogue group: "digest" (at risk, `total` is the
+ * value at risk) or "winback" (`total` is the value), which have the same keys for these.
+ */
+export function digestTexts(
+  input: FrameInput & { inCooldown?: number },
+  f: MailFormat,
+  group: "digest" | "winback",
+  o: { count: number; shown: number; total: number; trendLabels: TrendLabels; note: string | null },
+): { subject: string; frame: FrameTexts } {
+  const { tr } = f;
+  const { segment, periodLabel: period } = input;
+  const { count } = o;
+  const subject = count === 0
+    ? tr.t(group, "subjectNone", { segment: segment.name, period })
+    : tr.t(group, "subjectSome", { segment: segment.name, count, value: f.money(o.total), period });
+  const summary = count === 0
+    ? tr.t(group, "summaryNone")
+    : `${tr.t(group, "summarySome", { count, value: f.money(o.total) })} ` +
+      (count > o.shown ? tr.t(group, "summaryTop", { shown: o.shown, count }) : tr.t("digest", "summaryAll"));
+  const rule = describeConditions(segment.when, f);
+  return {
+    subject,
+    frame: {
+      heading: tr.t(group, "heading", { period }),
+      trendLabels: o.trendLabels,
+      summary,
+      cooldownNote: input.inCooldown && input.inCooldown > 0 ? tr.t(group, "cooldown", { count: input.inCooldown }) : "",
+      footer: tr.t(group, "footer", { segment: segment.name, id: segment.id, rule }),
+      textTitle: tr.t(group, "textTitle", { segment: segment.name, period }),
+      textFooter: tr.t(group, "textFooter", { id: segment.id, rule }),
+      note: o.note,
+    },
+  };
+}
+
+/** The customer's name, id, language and e-mail: the head of a customer block in HTML. */
+export function customerHeadHtml(c: ContactCustomer, rank: number, f: MailFormat): string {
+  const idLine = [c.name ? c.customerId : null, c.locale ? f.tr.t("digest", "language", { language: f.languageName(c.locale) }) : null].filter(Boolean).join(" \u00B7 ");
+  return (
+    `<div style="font-size:15px;font-weight:600;line-height:1.35">${rank}. ${esc(displayName(c))}</div>` +
+    (idLine ? `<div style="${SMALL}">${esc(idLine)}</div>` : "") +
+    (c.email ? `<div style="font-size:13px;line-height:1.4"><a href="mailto:${esc(encodeURI(c.email))}" style="color:${LINK}">${esc(c.email)}</a></div>` : "")
+  );
+}
+
+/** A customer block: facts on the left, the why (with the CRM link under it) on the right; stacked on a phone. */
+export function customerBlockHtml(facts: string, why: string, link: string | null, f: MailFormat): string {
+  const href = safeHref(link ?? "");
+  const right = why + (href ? `<div style="margin-top:6px;font-size:14px"><a href="${esc(href)}" style="color:${LINK}">${esc(f.tr.t("digest", "openInCrm"))}</a></div>` : "");
+  const content = PAGE_MAX_WIDTH - 2 * PAGE_PADDING;
+  return (
+    `<div style="border-top:1px solid #d8dee4;padding:12px 0 4px">` +
+    columns([
+      { html: `<div style="padding:0 0 8px">${facts}</div>`, maxWidth: 240, gap: 16 },
+      { html: `<div style="padding:0 0 8px">${right}</div>`, maxWidth: content - 240 - 16 - 8 },
+    ]) +
+    `</div>`
+  );
+}
+
+function frameHtml(input: FrameInput, f: MailFormat, t: FrameTexts, customers: readonly string[]): string {
+  const { segment } = input;
+  const { tr } = f;
+  const unsubscribe = input.unsubscribeUrl && /^(https:|mailto:)/i.test(input.unsubscribeUrl) ? input.unsubscribeUrl : null;
+  const body = [
+    heading(segment.name, 1),
+    `<div style="${SMALL};font-size:13px">${esc(t.heading)}${segment.description ? ` \u00B7 ${esc(segment.description)}` : ""}</div>`,
+    kpiBlock(input, f),
+    trendBlock(input.trend, f, t.trendLabels),
+    heading(tr.t("digest", "customersHeading")),
+    `<p style="font-size:14px;line-height:1.45;margin:0 0 8px">${esc(t.summary)}</p>`,
+    t.cooldownNote ? `<p style="${SMALL};font-size:13px;margin:0 0 8px">${esc(t.cooldownNote)}</p>` : "",
+    actionBox(tr.t("digest", "suggestedAction"), segment.action),
+    customers.join("\n"),
+    `<p style="${SMALL};margin-top:20px;border-top:1px solid #d8dee4;padding-top:12px">${esc(t.footer)}` +
+      (unsubscribe ? ` <a href="${esc(unsubscribe)}" style="color:${MUTED}">${esc(tr.t("digest", "unsubscribe"))}</a>` : "") +
+      `</p>`,
+    t.note ? `<p style="${SMALL};margin-top:8px">${esc(t.note)}</p>` : "",
+  ].filter((s) => s !== "").join("\n");
+  return page({ lang: f.locale, title: segment.name, body, preheader: t.summary });
+}
+
+/** A customer in the plain-text digest: the head line, then `detail` lines (indented) and the CRM link. */
+export function customerText(c: ContactCustomer, rank: number, f: MailFormat, detail: readonly string[], link: string | null): string[] {
+  return [
+    "",
+    `${rank}. ${displayName(c)}${c.name ? ` (${c.customerId})` : ""}${c.email ? ` <${c.email}>` : ""}` +
+      `${c.locale ? ` \u00B7 ${f.tr.t("digest", "language", { language: f.languageName(c.locale) })}` : ""}`,
+    ...detail.map((l) => `   ${l}`),
+    ...(link ? [`   ${link}`] : []),
+  ];
+}
+
+function frameText(input: FrameInput, f: MailFormat, t: FrameTexts, customers: readonly (readonly string[])[]): string {
+  const { segment } = input;
+  const { tr } = f;
+  const lines: string[] = [t.textTitle];
+  if (segment.description) lines.push(segment.description);
+  kpiText(lines, input, f);
+  trendText(lines, input.trend, f, t.trendLabels);
+  lines.push("", tr.t("digest", "customersHeading"), t.summary);
+  if (t.cooldownNote) lines.push(t.cooldownNote);
+  lines.push("", `${tr.t("digest", "suggestedAction")} ${segment.action}`);
+  for (const c of customers) lines.push(...c);
+  lines.push("", t.textFooter);
+  if (t.note) lines.push(t.note);
+  if (input.unsubscribeUrl) lines.push(tr.t("digest", "textUnsubscribe", { url: input.unsubscribeUrl }));
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Everything of a digest but its CSV and sums: subject, the HTML and text frame around its top
+ * customers (each rendered by the digest's own functions), the CSV's name and the counts.
+ */
+export function renderFrame<C>(
+  input: FrameInput & { periodKey?: string },
+  f: MailFormat,
+  texts: { subject: string; frame: FrameTexts },
+  rows: { all: readonly C[]; top: readonly C[] },
+  html: (c: C, rank: number) => string,
+  text: (c: C, rank: number) => string[],
+): Pick<RenderedDigest, "subject" | "html" | "text" | "csvFilename" | "shown" | "total"> {
+  return {
+    subject: texts.subject,
+    html: frameHtml(input, f, texts.frame, rows.top.map((c, i) => html(c, i + 1))),
+    text: frameText(input, f, texts.frame, rows.top.map((c, i) => text(c, i + 1))),
+    csvFilename: csvFilename(input.segment.id, input),
+    shown: rows.top.length,
+    total: rows.all.length,
+  };
 }

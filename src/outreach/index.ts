@@ -63,7 +63,7 @@ export {
   type SendOutcome,
 } from "./transport.js";
 export {
-  DEFAULT_DECLINED_DAYS, DEFAULT_RISE_DELTA, inCooldown, selectForDigest, selectWinback, winbackCandidates,
+  afterCooldown, DEFAULT_DECLINED_DAYS, DEFAULT_RISE_DELTA, inCooldown, selectForDigest, selectWinback, winbackCandidates,
   type ContactHistory, type CooldownRule, type DigestSelection, type Listing, type WinbackCandidate, type WinbackSelection,
 } from "./select.js";
 export {

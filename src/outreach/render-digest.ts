@@ -14,13 +14,13 @@
  */
 import type { KpiChange } from "../kpi/report.js";
 import type { SegmentTrend } from "../kpi/segment-trends.js";
-import { atRiskTrendLabels, csvFilename, kpiBlock, kpiText, SMALL, trendBlock, trendText } from "./digest-parts.js";
+import {
+  atRiskTrendLabels, customerBlockHtml, customerHeadHtml, customerText, digestTexts, renderFrame, SMALL,
+} from "./digest-parts.js";
 import { toCsv } from "../lib/csv.js";
-import { escapeHtml as esc, safeHref } from "../lib/html.js";
+import { escapeHtml as esc } from "../lib/html.js";
 import {
   crmLink,
-  describeConditions,
-  displayName,
   rankCustomers,
   reasonSentences,
   type ScoredCustomer,
@@ -28,7 +28,7 @@ import {
   type WinbackCustomer,
 } from "./customer.js";
 import { mailFormat, type MailFormat } from "./format.js";
-import { actionBox, columns, heading, LEVEL_COLOURS, LINK, MUTED, page, PAGE_MAX_WIDTH, PAGE_PADDING } from "./layout.js";
+import { LEVEL_COLOURS, MUTED } from "./layout.js";
 import { renderWinbackDigest } from "./render-winback.js";
 import { trajectoryText, type Trajectory } from "./trajectory.js";
 
@@ -142,18 +142,6 @@ export function renderDigest(input: DigestInput): RenderedDigest {
   const count = ranked.length;
   const ctx: Ctx = { input, f, template };
 
-  const subject =
-    count === 0
-      ? tr.t("digest", "subjectNone", { segment: segment.name, period: input.periodLabel })
-      : tr.t("digest", "subjectSome", { segment: segment.name, count, value: f.money(valueAtRisk), period: input.periodLabel });
-  const summary =
-    count === 0
-      ? tr.t("digest", "summaryNone")
-      : `${tr.t("digest", "summarySome", { count, value: f.money(valueAtRisk) })} ` +
-        (count > top.length ? tr.t("digest", "summaryTop", { shown: top.length, count }) : tr.t("digest", "summaryAll"));
-  const cooldownNote = input.inCooldown && input.inCooldown > 0 ? tr.t("digest", "cooldown", { count: input.inCooldown }) : "";
-  const rule = describeConditions(segment.when, f);
-
   const decimal = f.decimalSeparator === "," ? "," : ".";
   const csv = toCsv(
     CSV_COLUMNS.map((k) => tr.t("csv", k)),
@@ -167,17 +155,11 @@ export function renderDigest(input: DigestInput): RenderedDigest {
     decimal,
   );
 
-  return {
-    subject,
-    html: renderHtml(ctx, top, { subject, summary, cooldownNote, rule }),
-    text: renderText(ctx, top, { summary, cooldownNote, rule }),
-    csv,
-    csvFilename: csvFilename(segment.id, input),
-    shown: top.length,
-    total: count,
-    valueAtRisk,
-    value: ranked.reduce((s, c) => s + c.value, 0),
-  };
+  const texts = digestTexts(input, f, "digest", {
+    count, shown: top.length, total: valueAtRisk, trendLabels: atRiskTrendLabels(f), note: input.modelCheck ? modelCheckLine(input.modelCheck, f) : null,
+  });
+  const framed = renderFrame(input, f, texts, { all: ranked, top }, (c, rank) => customerHtml(ctx, c, rank), (c, rank) => customerLines(ctx, c, rank));
+  return { ...framed, csv, valueAtRisk, value: ranked.reduce((s, c) => s + c.value, 0) };
 }
 
 function round2(v: number): number {
@@ -197,93 +179,32 @@ function scoreTrend(c: ScoredCustomer, f: MailFormat): string {
   return d === 0 ? f.tr.t("digest", "unchangedSince", { score }) : f.tr.t("digest", d > 0 ? "upFrom" : "downFrom", { score });
 }
 
-interface Parts { summary: string; cooldownNote: string; rule: string }
-
 // ---------------------------------------------------------------------------------------- HTML
 
 function customerHtml(ctx: Ctx, c: ScoredCustomer, rank: number): string {
   const { f } = ctx;
-  const link = safeHref(crmLink(ctx.template, c.customerId) ?? "");
   const level = LEVEL_COLOURS[c.riskLevel] ?? MUTED;
   const reasons = reasonSentences(c.reasons, 3, f);
   const traj = trajectoryOf(ctx, c);
-  const idLine = [c.name ? c.customerId : null, c.locale ? f.tr.t("digest", "language", { language: f.languageName(c.locale) }) : null].filter(Boolean).join(" \u00B7 ");
   const facts =
-    `<div style="font-size:15px;font-weight:600;line-height:1.35">${rank}. ${esc(displayName(c))}</div>` +
-    (idLine ? `<div style="${SMALL}">${esc(idLine)}</div>` : "") +
-    (c.email ? `<div style="font-size:13px;line-height:1.4"><a href="mailto:${esc(encodeURI(c.email))}" style="color:${LINK}">${esc(c.email)}</a></div>` : "") +
+    customerHeadHtml(c, rank, f) +
     `<div style="font-size:14px;margin-top:6px;color:${level}"><strong>${esc(f.score(c.score))}</strong> ${esc(f.level(c.riskLevel))}</div>` +
     `<div style="${SMALL}">${esc([scoreTrend(c, f), traj].filter(Boolean).join(" \u00B7 "))}</div>` +
     `<div style="font-size:13px;line-height:1.4;margin-top:4px">${esc(f.tr.t("digest", "valueLine", { value: f.money(c.value), atRisk: f.money(c.valueAtRisk) }))}</div>`;
-  const why =
-    (reasons.length
-      ? `<ul style="margin:0;padding-left:18px;font-size:14px;line-height:1.45">${reasons.map((r) => `<li style="margin:0 0 2px">${esc(r)}</li>`).join("")}</ul>`
-      : `<div style="font-size:14px;color:${MUTED}">${esc(f.tr.t("digest", "noDominantReason"))}</div>`) +
-    (link ? `<div style="margin-top:6px;font-size:14px"><a href="${esc(link)}" style="color:${LINK}">${esc(f.tr.t("digest", "openInCrm"))}</a></div>` : "");
-  const content = PAGE_MAX_WIDTH - 2 * PAGE_PADDING;
-  return (
-    `<div style="border-top:1px solid #d8dee4;padding:12px 0 4px">` +
-    columns([
-      { html: `<div style="padding:0 0 8px">${facts}</div>`, maxWidth: 240, gap: 16 },
-      { html: `<div style="padding:0 0 8px">${why}</div>`, maxWidth: content - 240 - 16 - 8 },
-    ]) +
-    `</div>`
-  );
-}
-
-function renderHtml(ctx: Ctx, top: readonly ScoredCustomer[], p: Parts & { subject: string }): string {
-  const { input, f } = ctx;
-  const { segment } = input;
-  const { tr } = f;
-  const unsubscribe = input.unsubscribeUrl && /^(https:|mailto:)/i.test(input.unsubscribeUrl) ? input.unsubscribeUrl : null;
-  const modelCheck = input.modelCheck ? modelCheckLine(input.modelCheck, f) : null;
-  const body = [
-    heading(segment.name, 1),
-    `<div style="${SMALL};font-size:13px">${esc(tr.t("digest", "heading", { period: input.periodLabel }))}${segment.description ? ` \u00B7 ${esc(segment.description)}` : ""}</div>`,
-    kpiBlock(input, f),
-    trendBlock(input.trend, f, atRiskTrendLabels(f)),
-    heading(tr.t("digest", "customersHeading")),
-    `<p style="font-size:14px;line-height:1.45;margin:0 0 8px">${esc(p.summary)}</p>`,
-    p.cooldownNote ? `<p style="${SMALL};font-size:13px;margin:0 0 8px">${esc(p.cooldownNote)}</p>` : "",
-    actionBox(tr.t("digest", "suggestedAction"), segment.action),
-    top.map((c, i) => customerHtml(ctx, c, i + 1)).join("\n"),
-    `<p style="${SMALL};margin-top:20px;border-top:1px solid #d8dee4;padding-top:12px">${esc(tr.t("digest", "footer", { segment: segment.name, id: segment.id, rule: p.rule }))}` +
-      (unsubscribe ? ` <a href="${esc(unsubscribe)}" style="color:${MUTED}">${esc(tr.t("digest", "unsubscribe"))}</a>` : "") +
-      `</p>`,
-    modelCheck ? `<p style="${SMALL};margin-top:8px">${esc(modelCheck)}</p>` : "",
-  ].filter((s) => s !== "").join("\n");
-  return page({ lang: f.locale, title: segment.name, body, preheader: p.summary });
+  const why = reasons.length
+    ? `<ul style="margin:0;padding-left:18px;font-size:14px;line-height:1.45">${reasons.map((r) => `<li style="margin:0 0 2px">${esc(r)}</li>`).join("")}</ul>`
+    : `<div style="font-size:14px;color:${MUTED}">${esc(f.tr.t("digest", "noDominantReason"))}</div>`;
+  return customerBlockHtml(facts, why, crmLink(ctx.template, c.customerId), f);
 }
 
 // ---------------------------------------------------------------------------------------- text
 
-function renderText(ctx: Ctx, top: readonly ScoredCustomer[], p: Parts): string {
-  const { input, f } = ctx;
-  const { segment } = input;
+function customerLines(ctx: Ctx, c: ScoredCustomer, rank: number): string[] {
+  const { f } = ctx;
   const { tr } = f;
-  const lines: string[] = [tr.t("digest", "textTitle", { segment: segment.name, period: input.periodLabel })];
-  if (segment.description) lines.push(segment.description);
-  kpiText(lines, input, f);
-  trendText(lines, input.trend, f, atRiskTrendLabels(f));
-  lines.push("", tr.t("digest", "customersHeading"), p.summary);
-  if (p.cooldownNote) lines.push(p.cooldownNote);
-  lines.push("", `${tr.t("digest", "suggestedAction")} ${segment.action}`);
-  top.forEach((c, i) => {
-    const traj = trajectoryOf(ctx, c);
-    lines.push(
-      "",
-      `${i + 1}. ${displayName(c)}${c.name ? ` (${c.customerId})` : ""}${c.email ? ` <${c.email}>` : ""}` +
-        `${c.locale ? ` \u00B7 ${tr.t("digest", "language", { language: f.languageName(c.locale) })}` : ""}`,
-      `   ${tr.t("digest", "riskLine", { score: f.score(c.score), level: f.level(c.riskLevel) })}: ${[scoreTrend(c, f), traj].filter(Boolean).join("; ")}. ` +
-        `${tr.t("digest", "valueLine", { value: f.money(c.value), atRisk: f.money(c.valueAtRisk) })}`,
-      ...reasonSentences(c.reasons, 3, f).map((r) => `   - ${r}`),
-    );
-    const link = crmLink(ctx.template, c.customerId);
-    if (link) lines.push(`   ${link}`);
-  });
-  lines.push("", tr.t("digest", "textFooter", { id: segment.id, rule: p.rule }));
-  const check = input.modelCheck ? modelCheckLine(input.modelCheck, f) : null;
-  if (check) lines.push(check);
-  if (input.unsubscribeUrl) lines.push(tr.t("digest", "textUnsubscribe", { url: input.unsubscribeUrl }));
-  return `${lines.join("\n")}\n`;
+  return customerText(c, rank, f, [
+    `${tr.t("digest", "riskLine", { score: f.score(c.score), level: f.level(c.riskLevel) })}: ${[scoreTrend(c, f), trajectoryOf(ctx, c)].filter(Boolean).join("; ")}. ` +
+      `${tr.t("digest", "valueLine", { value: f.money(c.value), atRisk: f.money(c.valueAtRisk) })}`,
+    ...reasonSentences(c.reasons, 3, f).map((r) => `- ${r}`),
+  ], crmLink(ctx.template, c.customerId));
 }

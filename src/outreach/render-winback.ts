@@ -11,11 +11,9 @@
  * filters on stage, dates, purchases and spend, and empty risk columns would read as "no risk".
  */
 import { toCsv } from "../lib/csv.js";
-import { escapeHtml as esc, safeHref } from "../lib/html.js";
+import { escapeHtml as esc } from "../lib/html.js";
 import {
   crmLink,
-  describeConditions,
-  displayName,
   rankByValue,
   stageLine,
   stageName,
@@ -23,9 +21,11 @@ import {
   winbackFactSentences,
   type WinbackCustomer,
 } from "./customer.js";
-import { csvFilename, kpiBlock, kpiText, SMALL, trendBlock, trendText, winbackTrendLabels } from "./digest-parts.js";
+import {
+  customerBlockHtml, customerHeadHtml, customerText, digestTexts, renderFrame, SMALL, winbackTrendLabels,
+} from "./digest-parts.js";
 import { mailFormat, type MailFormat } from "./format.js";
-import { actionBox, columns, heading, LINK, MUTED, page, PAGE_MAX_WIDTH, PAGE_PADDING, TEXT } from "./layout.js";
+import { TEXT } from "./layout.js";
 import type { RenderedDigest, WinbackDigestInput } from "./render-digest.js";
 
 /** The win-back CSV's columns (catalogue keys of the `csv` group), in order. */
@@ -53,18 +53,6 @@ export function renderWinbackDigest(input: WinbackDigestInput): RenderedDigest {
   const count = ranked.length;
   const ctx: Ctx = { input, f, template };
 
-  const subject =
-    count === 0
-      ? tr.t("winback", "subjectNone", { segment: segment.name, period: input.periodLabel })
-      : tr.t("winback", "subjectSome", { segment: segment.name, count, value: f.money(value), period: input.periodLabel });
-  const summary =
-    count === 0
-      ? tr.t("winback", "summaryNone")
-      : `${tr.t("winback", "summarySome", { count, value: f.money(value) })} ` +
-        (count > top.length ? tr.t("winback", "summaryTop", { shown: top.length, count }) : tr.t("digest", "summaryAll"));
-  const cooldownNote = input.inCooldown && input.inCooldown > 0 ? tr.t("winback", "cooldown", { count: input.inCooldown }) : "";
-  const rule = describeConditions(segment.when, f);
-
   const csv = toCsv(
     WINBACK_CSV_COLUMNS.map((k) => tr.t("csv", k)),
     ranked.map((c, i) => {
@@ -79,17 +67,9 @@ export function renderWinbackDigest(input: WinbackDigestInput): RenderedDigest {
     f.decimalSeparator === "," ? "," : ".",
   );
 
-  return {
-    subject,
-    html: renderHtml(ctx, top, { summary, cooldownNote, rule }),
-    text: renderText(ctx, top, { summary, cooldownNote, rule }),
-    csv,
-    csvFilename: csvFilename(segment.id, input),
-    shown: top.length,
-    total: count,
-    valueAtRisk: 0,
-    value,
-  };
+  const texts = digestTexts(input, f, "winback", { count, shown: top.length, total: value, trendLabels: winbackTrendLabels(f), note: null });
+  const framed = renderFrame(input, f, texts, { all: ranked, top }, (c, rank) => customerHtml(ctx, c, rank), (c, rank) => customerLines(ctx, c, rank));
+  return { ...framed, csv, valueAtRisk: 0, value };
 }
 
 function round2(v: number): number {
@@ -101,83 +81,25 @@ function listedLine(c: WinbackCustomer, f: MailFormat): string {
   return c.lastListedAt === null ? f.tr.t("digest", "newInList") : f.tr.t("winback", "lastListed", { date: f.date(c.lastListedAt) });
 }
 
-interface Parts { summary: string; cooldownNote: string; rule: string }
-
 // ---------------------------------------------------------------------------------------- HTML
 
 function customerHtml(ctx: Ctx, c: WinbackCustomer, rank: number): string {
   const { f } = ctx;
-  const link = safeHref(crmLink(ctx.template, c.customerId) ?? "");
-  const idLine = [c.name ? c.customerId : null, c.locale ? f.tr.t("digest", "language", { language: f.languageName(c.locale) }) : null].filter(Boolean).join(" \u00B7 ");
   const facts =
-    `<div style="font-size:15px;font-weight:600;line-height:1.35">${rank}. ${esc(displayName(c))}</div>` +
-    (idLine ? `<div style="${SMALL}">${esc(idLine)}</div>` : "") +
-    (c.email ? `<div style="font-size:13px;line-height:1.4"><a href="mailto:${esc(encodeURI(c.email))}" style="color:${LINK}">${esc(c.email)}</a></div>` : "") +
+    customerHeadHtml(c, rank, f) +
     `<div style="font-size:14px;margin-top:6px;color:${TEXT}"><strong>${esc(capitalise(stageLine(c, f), f))}</strong></div>` +
     `<div style="${SMALL}">${esc(listedLine(c, f))}</div>` +
     `<div style="font-size:13px;line-height:1.4;margin-top:4px">${esc(f.tr.t("winback", "valueLine", { value: f.money(c.value) }))}</div>`;
-  const sentences = winbackFactSentences(c, f);
-  const why =
-    `<ul style="margin:0;padding-left:18px;font-size:14px;line-height:1.45">${sentences.map((s) => `<li style="margin:0 0 2px">${esc(s)}</li>`).join("")}</ul>` +
-    (link ? `<div style="margin-top:6px;font-size:14px"><a href="${esc(link)}" style="color:${LINK}">${esc(f.tr.t("digest", "openInCrm"))}</a></div>` : "");
-  const content = PAGE_MAX_WIDTH - 2 * PAGE_PADDING;
-  return (
-    `<div style="border-top:1px solid #d8dee4;padding:12px 0 4px">` +
-    columns([
-      { html: `<div style="padding:0 0 8px">${facts}</div>`, maxWidth: 240, gap: 16 },
-      { html: `<div style="padding:0 0 8px">${why}</div>`, maxWidth: content - 240 - 16 - 8 },
-    ]) +
-    `</div>`
-  );
-}
-
-function renderHtml(ctx: Ctx, top: readonly WinbackCustomer[], p: Parts): string {
-  const { input, f } = ctx;
-  const { segment } = input;
-  const { tr } = f;
-  const unsubscribe = input.unsubscribeUrl && /^(https:|mailto:)/i.test(input.unsubscribeUrl) ? input.unsubscribeUrl : null;
-  const body = [
-    heading(segment.name, 1),
-    `<div style="${SMALL};font-size:13px">${esc(tr.t("winback", "heading", { period: input.periodLabel }))}${segment.description ? ` \u00B7 ${esc(segment.description)}` : ""}</div>`,
-    kpiBlock(input, f),
-    trendBlock(input.trend, f, winbackTrendLabels(f)),
-    heading(tr.t("digest", "customersHeading")),
-    `<p style="font-size:14px;line-height:1.45;margin:0 0 8px">${esc(p.summary)}</p>`,
-    p.cooldownNote ? `<p style="${SMALL};font-size:13px;margin:0 0 8px">${esc(p.cooldownNote)}</p>` : "",
-    actionBox(tr.t("digest", "suggestedAction"), segment.action),
-    top.map((c, i) => customerHtml(ctx, c, i + 1)).join("\n"),
-    `<p style="${SMALL};margin-top:20px;border-top:1px solid #d8dee4;padding-top:12px">${esc(tr.t("winback", "footer", { segment: segment.name, id: segment.id, rule: p.rule }))}` +
-      (unsubscribe ? ` <a href="${esc(unsubscribe)}" style="color:${MUTED}">${esc(tr.t("digest", "unsubscribe"))}</a>` : "") +
-      `</p>`,
-  ].filter((s) => s !== "").join("\n");
-  return page({ lang: f.locale, title: segment.name, body, preheader: p.summary });
+  const why = `<ul style="margin:0;padding-left:18px;font-size:14px;line-height:1.45">${winbackFactSentences(c, f).map((s) => `<li style="margin:0 0 2px">${esc(s)}</li>`).join("")}</ul>`;
+  return customerBlockHtml(facts, why, crmLink(ctx.template, c.customerId), f);
 }
 
 // ---------------------------------------------------------------------------------------- text
 
-function renderText(ctx: Ctx, top: readonly WinbackCustomer[], p: Parts): string {
-  const { input, f } = ctx;
-  const { segment } = input;
-  const { tr } = f;
-  const lines: string[] = [tr.t("winback", "textTitle", { segment: segment.name, period: input.periodLabel })];
-  if (segment.description) lines.push(segment.description);
-  kpiText(lines, input, f);
-  trendText(lines, input.trend, f, winbackTrendLabels(f));
-  lines.push("", tr.t("digest", "customersHeading"), p.summary);
-  if (p.cooldownNote) lines.push(p.cooldownNote);
-  lines.push("", `${tr.t("digest", "suggestedAction")} ${segment.action}`);
-  top.forEach((c, i) => {
-    lines.push(
-      "",
-      `${i + 1}. ${displayName(c)}${c.name ? ` (${c.customerId})` : ""}${c.email ? ` <${c.email}>` : ""}` +
-        `${c.locale ? ` \u00B7 ${tr.t("digest", "language", { language: f.languageName(c.locale) })}` : ""}`,
-      `   ${capitalise(stageLine(c, f), f)}; ${listedLine(c, f)}. ${tr.t("winback", "valueLine", { value: f.money(c.value) })}`,
-      ...winbackFactSentences(c, f).map((s) => `   - ${s}`),
-    );
-    const link = crmLink(ctx.template, c.customerId);
-    if (link) lines.push(`   ${link}`);
-  });
-  lines.push("", tr.t("winback", "textFooter", { id: segment.id, rule: p.rule }));
-  if (input.unsubscribeUrl) lines.push(tr.t("digest", "textUnsubscribe", { url: input.unsubscribeUrl }));
-  return `${lines.join("\n")}\n`;
+function customerLines(ctx: Ctx, c: WinbackCustomer, rank: number): string[] {
+  const { f } = ctx;
+  return customerText(c, rank, f, [
+    `${capitalise(stageLine(c, f), f)}; ${listedLine(c, f)}. ${f.tr.t("winback", "valueLine", { value: f.money(c.value) })}`,
+    ...winbackFactSentences(c, f).map((s) => `- ${s}`),
+  ], crmLink(ctx.template, c.customerId));
 }

@@ -26,9 +26,9 @@ import { mailFormat } from "./format.js";
 import { DEFAULT_LOCALE } from "./i18n/locales.js";
 import { defaultUnsubscribe, unsubscribeUrl, type MailIdentity } from "./message.js";
 import { enqueueMessage, isEnqueued } from "./outbox.js";
-import { renderDigest, type ModelCheck, type RenderedDigest } from "./render-digest.js";
+import { renderDigest, type ModelCheck } from "./render-digest.js";
 import {
-  DEFAULT_RISE_DELTA, inCooldown, loadListings, recordListings, segmentCandidates, winbackCandidates, winbackListed,
+  afterCooldown, DEFAULT_RISE_DELTA, loadListings, recordListings, segmentCandidates, winbackCandidates, winbackListed,
   type Candidate, type CooldownRule, type Listed, type WinbackCandidate,
 } from "./select.js";
 import { isWinbackSegment, segmentTextFor, type RecipientList, type Segment } from "./segments.js";
@@ -111,6 +111,9 @@ export function listingLedger(segment: Pick<Segment, "id" | "lists">, list: Reci
 
 /** A segment's customers before the cooldown: scored ones, or a win-back segment's. */
 type Selected = { kind: "at-risk"; candidates: Candidate[] } | { kind: "winback"; candidates: WinbackCandidate[] };
+
+/** A list's customers after the cooldown, and how many it held. */
+type Through = ({ kind: "at-risk"; customers: Candidate[] } | { kind: "winback"; customers: WinbackCandidate[] }) & { inCooldown: number };
 
 type SegmentContext = Selected & {
   trend: SegmentTrend | null;
@@ -222,41 +225,30 @@ async function digestOne(
       trend: context.trend,
       unsubscribeUrl: listUnsubscribe,
     };
-    let rendered: RenderedDigest;
-    let listed: Listed[];
-    let cooling: number;
-    if (context.kind === "winback") {
-      const customers: WinbackCandidate[] = [];
-      for (const c of context.candidates) {
-        const listing = listings.get(c.customerId) ?? null;
-        // No probability, so nothing can rise: a listing within the cooldown holds the customer.
-        if (!inCooldown(listing, null, opts.now, rule, c.contact)) customers.push({ ...c, listing, lastListedAt: listing?.listedAt ?? null });
+    // Each list's own ledger decides the cooldown and what the digest says about an earlier listing.
+    const withListing = <T extends { customerId: string }>(c: T) => ({ ...c, listing: listings.get(c.customerId) ?? null });
+    const through: Through = context.kind === "winback"
+      ? {
+        kind: "winback",
+        ...afterCooldown(context.candidates.map(withListing).map((c) => ({ ...c, lastListedAt: c.listing?.listedAt ?? null })), opts.now, rule, () => null),
       }
-      cooling = context.candidates.length - customers.length;
-      if (customers.length === 0 && opts.skipEmpty) {
-        log?.info({ inCooldown: cooling }, "digest: nobody to contact, skipped");
-        throw new Rollback<DigestRunResult>({ ...base, status: "skipped-empty", customers: 0, inCooldown: cooling });
-      }
-      rendered = renderDigest({ ...common, kind: "winback", customers, inCooldown: cooling });
-      listed = customers.map(winbackListed);
-    } else {
-      const customers: Candidate[] = [];
-      for (const c of context.candidates) {
-        const listing = listings.get(c.customerId) ?? null;
-        if (!inCooldown(listing, c, opts.now, rule, c.contact)) customers.push({ ...c, listing, lastSeenScore: listing?.listedScore ?? null });
-      }
-      cooling = context.candidates.length - customers.length;
-      if (customers.length === 0 && opts.skipEmpty) {
-        log?.info({ inCooldown: cooling }, "digest: nobody to contact, skipped");
-        throw new Rollback<DigestRunResult>({ ...base, status: "skipped-empty", customers: 0, inCooldown: cooling });
-      }
-      rendered = renderDigest({
-        ...common, customers, inCooldown: cooling,
-        trajectories: await trajectories(client, customers, opts.now),
+      : {
+        kind: "at-risk",
+        ...afterCooldown(context.candidates.map(withListing).map((c) => ({ ...c, lastSeenScore: c.listing?.listedScore ?? null })), opts.now, rule, (c) => c),
+      };
+    const cooling = through.inCooldown;
+    if (through.customers.length === 0 && opts.skipEmpty) {
+      log?.info({ inCooldown: cooling }, "digest: nobody to contact, skipped");
+      throw new Rollback<DigestRunResult>({ ...base, status: "skipped-empty", customers: 0, inCooldown: cooling });
+    }
+    const rendered = through.kind === "winback"
+      ? renderDigest({ ...common, kind: "winback", customers: through.customers, inCooldown: cooling })
+      : renderDigest({
+        ...common, customers: through.customers, inCooldown: cooling,
+        trajectories: await trajectories(client, through.customers, opts.now),
         modelCheck: opts.modelCheck ?? null,
       });
-      listed = customers;
-    }
+    const listed: Listed[] = through.kind === "winback" ? through.customers.map(winbackListed) : through.customers;
     const res = await enqueueMessage(client, {
       kind: "digest", dedupeKey, from: opts.from, to: list.to, subject: rendered.subject,
       text: rendered.text, html: rendered.html, date: opts.now, language: list.locale,

@@ -240,10 +240,20 @@ export interface DigestSelection {
   inCooldown: number;
 }
 
+/**
+ * A segment's candidates that the cooldown lets through (each with its listing and contacts), and
+ * how many it holds. `risk` is a scored customer's current risk, which can re-list them early; a
+ * win-back customer has none (null), so a listing within the cooldown holds them.
+ */
+export function afterCooldown<T extends { listing: Listing | null; contact: ContactHistory | null }>(
+  candidates: readonly T[], now: Date, rule: CooldownRule, risk: (c: T) => { score: number; riskLevel: string } | null,
+): { customers: T[]; inCooldown: number } {
+  const customers = candidates.filter((c) => !inCooldown(c.listing, risk(c), now, rule, c.contact));
+  return { customers, inCooldown: candidates.length - customers.length };
+}
+
 export async function selectForDigest(db: Queryable, segment: Segment, now: Date, rule: CooldownRule): Promise<DigestSelection> {
-  const all = await segmentCandidates(db, segment, now);
-  const customers = all.filter((c) => !inCooldown(c.listing, c, now, rule, c.contact));
-  return { customers, inCooldown: all.length - customers.length };
+  return afterCooldown(await segmentCandidates(db, segment, now), now, rule, (c) => c);
 }
 
 export interface WinbackSelection {
@@ -253,9 +263,7 @@ export interface WinbackSelection {
 
 /** selectForDigest for a win-back segment: the same cooldown rules, with no risk that could re-list a customer early. */
 export async function selectWinback(db: Queryable, segment: Segment, now: Date, rule: CooldownRule): Promise<WinbackSelection> {
-  const all = await winbackCandidates(db, segment, now);
-  const customers = all.filter((c) => !inCooldown(c.listing, null, now, rule, c.contact));
-  return { customers, inCooldown: all.length - customers.length };
+  return afterCooldown(await winbackCandidates(db, segment, now), now, rule, () => null);
 }
 
 /** The listings of one ledger (a segment, or one recipient list of it), by customer. */
