@@ -2,26 +2,35 @@
  * Localised digests and alerts against embedded PostgreSQL: one message per recipient list in its
  * language, mail headers (Message-ID per deployment, List-Id, List-Unsubscribe, Content-Language),
  * per-list cooldowns, weekly segment snapshots with realised churn, the segment's KPIs next to the
- * company's, and risk trajectories from score_history.
+ * company's, and risk trajectories from score_history. Win-back digests of the shipped example
+ * segments after a real rescoring: lapsed customers listed by value, in no at-risk digest.
  */
 import { simpleParser, type ParsedMail } from "mailparser";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { applyEvent } from "../src/features/index.js";
 import { emptyState, type CustomerState } from "../src/features/state.js";
 import { kpiChange, kpiValues, readSegmentTrend } from "../src/kpi/index.js";
 import { DAY_MS as DAY } from "../src/lib/time.js";
 import { createLogger } from "../src/log.js";
+import { prepareServingModel } from "../src/model/load.js";
 import {
+  DEFAULT_SEGMENTS_FILE,
   enqueueAlerts,
+  isWinbackSegment,
   listingLedger,
   loadDeploymentId,
+  loadSegments,
   mailIdentity,
   messageIdOf,
   parseSegments,
   runDigest,
   type MailIdentity,
 } from "../src/outreach/index.js";
+import { rescore } from "../src/scoring/rescore.js";
 import { migrate } from "../src/store/migrate.js";
+import { sharedTestArtifact } from "./support/model.js";
+import { buyer, cancellationAt, putStates } from "./support/scoring.js";
 import { startTestPostgres, type TestPostgres } from "./support/servers.js";
 
 const log = createLogger("silent");
@@ -45,7 +54,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await pool.query("truncate outbox_message, outreach_listing, customer_score, customer_state, score_history, segment_snapshot, raw_event");
+  await pool.query("truncate outbox_message, outreach_listing, customer_score, unscored_customer, customer_state, score_history, segment_snapshot, raw_event, event_outbox");
 });
 
 interface Spec {
@@ -266,4 +275,78 @@ describe("trends, segment KPIs and trajectories", () => {
     expect(mail!.text).toContain("new in this list; steady around 60% for 7 weeks.");
     expect(csv(mail!)).toContain(",35% \u2192 72% in 3 weeks,");
   });
+});
+
+describe("win-back digests of the shipped example segments", () => {
+  /** The customer ids of a digest's CSV (second column; the CSV lists everyone, the body only maxRows). */
+  const csvIds = (mail: ParsedMail): string[] =>
+    csv(mail).split("\r\n").slice(1).filter((l) => l !== "").map((l) => l.split(/[,;]/)[1]!);
+
+  it("lists the lapsed customers by value, with facts; none of them is scored or in an at-risk digest", async () => {
+    const now = Date.parse("2026-11-23T06:00:00Z");
+    // Bought every 12 days, 8 times; the last purchase `n` days ago (the model's active window is 180 days).
+    const states = [
+      buyer("r1", now, 100, 12, 8, 300), buyer("r2", now, 95, 12, 8, 100), buyer("r3", now, 120, 12, 8, 60), buyer("r4", now, 90, 12, 8, 200),
+      buyer("l1", now, 200, 12, 8, 300), buyer("l2", now, 250, 12, 8, 150), buyer("l3", now, 190, 12, 8, 100),
+      buyer("l4", now, 300, 12, 8, 30), // lapsed, but worth less than 500 a year
+      applyEvent(buyer("x1", now, 30, 12, 8, 400), cancellationAt("x1", now - 20 * DAY)), // cancelled: not in a [lapsed] segment
+    ];
+    await putStates(pool, states);
+    const segments = await loadSegments(DEFAULT_SEGMENTS_FILE);
+    const model = prepareServingModel(await sharedTestArtifact());
+    const deps = { pool, model: () => model, segments, publish: false, publishRule: { minDelta: 0.05 }, includePii: false, alerts: null, logger: log };
+    // 100 days ago l1 and l2 were active and scored: rescoring now must move them out of customer_score.
+    await rescore(deps, { asOf: new Date(now - 100 * DAY), customerIds: ["l1", "l2"] });
+    expect((await pool.query("select customer_id from customer_score order by 1")).rows.map((r) => r.customer_id)).toEqual(["l1", "l2"]);
+    await rescore(deps, { asOf: new Date(now) });
+
+    const unscored = await pool.query<{ customer_id: string; stage: string; value: number }>("select customer_id, stage, value from unscored_customer order by customer_id");
+    expect(unscored.rows.map((r) => [r.customer_id, r.stage])).toEqual([["l1", "lapsed"], ["l2", "lapsed"], ["l3", "lapsed"], ["l4", "lapsed"], ["x1", "cancelled"]]);
+    const gone = ["l1", "l2", "l3", "l4", "x1"];
+    expect((await pool.query("select count(*)::int as n from customer_score where customer_id = any($1)", [gone])).rows[0].n).toBe(0);
+    const valueOf = new Map(unscored.rows.map((r) => [r.customer_id, r.value]));
+    // The value when they lapsed (8 purchases of 300 over 84 days, then the 180-day active window), not spread over the silence since.
+    expect(valueOf.get("l1")).toBeCloseTo((2400 / (7 * 12 + 180)) * 365, 1);
+    const byValue = ["l1", "l2", "l3", "l4"].filter((id) => valueOf.get(id)! >= 500).sort((a, b) => valueOf.get(b)! - valueOf.get(a)!);
+    expect(byValue).toEqual(["l1", "l2", "l3"]);
+
+    const results = await runDigest(pool, {
+      segments, now: new Date(now), timeZone: "Europe/Berlin", baseCurrency: "EUR", from: FROM, cooldownDays: 7, identity: ID_A, logger: log,
+    });
+    const winback = segments.find((s) => isWinbackSegment(s.when))!;
+    expect(winback.id).toBe("lapsed-high-value");
+    expect(results.filter((r) => r.segment === winback.id).map((r) => [r.locale, r.status, r.customers])).toEqual([["en-GB", "enqueued", 3], ["de-DE", "enqueued", 3]]);
+
+    const mails = await outbox();
+    // The CSV is named after the segment.
+    const isWinback = (m: ParsedMail) => m.attachments.some((a) => a.filename?.startsWith("lapsed-high-value-"));
+    const [en, de] = ["en-GB", "de-DE"].map((l) => mails.find((m) => isWinback(m) && m.headers.get("content-language") === l)!);
+    expect(en!.subject).toMatch(/^Win-back digest: Lapsed high-value customers: 3 customers worth €[\d,]+ a year \(Mon 23 Nov 2026\)$/);
+    expect(csvIds(en!)).toEqual(["l1", "l2", "l3"]);
+    expect(csv(en!).split("\r\n").slice(1, 4).map((l) => l.split(",")[4])).toEqual(["lapsed", "lapsed", "lapsed"]);
+    // l1: last purchase 200 days ago, lapsed since 180 days after it; 8 purchases of 300.
+    expect(en!.text).toContain("1. l1\n   Lapsed since 3 Nov 2026; new in this list.");
+    expect(en!.text).toContain("   - Last purchase 200 days ago; usually every 12.\n   - Lifetime spend €2,400 over 8 purchases.");
+    // No probability anywhere (the action's "15% off" and the unsubscribe address's %20 aside).
+    expect(en!.text!.replace(winback.action, "").replace(/^Stop receiving.*$/m, "")).not.toMatch(/\d\s?%|value at risk|risk level/i);
+    expect(de!.subject).toMatch(/^Rückgewinnung: Inaktive wertvolle Kunden: 3 Kunden mit /);
+    expect(de!.text).toContain("Inaktiv seit 3. Nov. 2026");
+    expect(csvIds(de!)).toEqual(["l1", "l2", "l3"]);
+
+    // Every at-risk digest reads customer_score only: the scored customers, never a lapsed or cancelled one.
+    const atRisk = mails.filter((m) => !isWinback(m));
+    expect(atRisk.length).toBeGreaterThan(0);
+    const listedAtRisk = new Set(atRisk.flatMap(csvIds));
+    expect(listedAtRisk.has("r1")).toBe(true);
+    for (const id of gone) expect(listedAtRisk.has(id)).toBe(false);
+    for (const id of listedAtRisk) expect(id).toMatch(/^r\d$/);
+
+    // The listing holds them for the cooldown like any other list's.
+    const ledger = await pool.query("select customer_id, listed_score, listed_level from outreach_listing where segment = $1 order by 1", [listingLedger(winback, winback.lists[0]!)]);
+    expect(ledger.rows).toEqual(["l1", "l2", "l3"].map((id) => ({ customer_id: id, listed_score: 0, listed_level: "lapsed" })));
+    const next = await runDigest(pool, {
+      segments: [winback], now: new Date(now + DAY), timeZone: "Europe/Berlin", baseCurrency: "EUR", from: FROM, cooldownDays: 7, logger: log,
+    });
+    expect(next.map((r) => [r.status, r.customers, r.inCooldown])).toEqual([["enqueued", 0, 3], ["enqueued", 0, 3]]);
+  }, 60_000);
 });

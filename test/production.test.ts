@@ -16,7 +16,32 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalBroker } from "../scripts/kafka-broker/broker.js";
 import { freePort, startTestBroker, startTestPostgres, type TestPostgres } from "./support/servers.js";
 import { waitFor } from "./support/kafka.js";
+import { CHURNWATCH_METRICS } from "./support/metric-families.js";
 import { buildDist, ROOT, spawnEntry, type Spawned } from "./support/spawn.js";
+
+/**
+ * What a Prometheus server and an operator's rules get from a worker that has ingested and scored:
+ * every documented family (and no undocumented one), samples where the run did work, and a page
+ * that promtool (Debian's prometheus package, a parser we did not write) reads without a problem
+ * of ours. prom-client's own `nodejs_active_*_total` gauges break the counter naming rule; those
+ * names are the library's, so they are the only problems allowed.
+ */
+async function expectMetricsExposition(text: string): Promise<void> {
+  const families = new Set([...text.matchAll(/^# TYPE (churnwatch_\w+) /gm)].map((m) => m[1]!));
+  expect([...families].sort()).toEqual([...CHURNWATCH_METRICS].sort());
+  const sample = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "gm"))].map((m) => Number(m[1]));
+  expect(sample("churnwatch_events_applied_total").reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  expect(sample("churnwatch_customers_scored_total").reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  expect(sample("churnwatch_consumer_up")).toEqual([1]);
+  expect(sample("churnwatch_model_info")).toContain(1);
+  expect(sample("churnwatch_partitions_assigned").reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+  expect(check.error, "promtool (apt-get install prometheus)").toBeUndefined();
+  // Exit 0: clean; 3: lint problems only (1 would be a page promtool could not parse).
+  expect([0, 3], check.stderr + check.stdout).toContain(check.status);
+  const problems = `${check.stdout}${check.stderr}`.split("\n").filter((l) => l.trim() !== "");
+  expect(problems.filter((l) => !/^nodejs_active_\w+_total non-counter metrics should not have "_total" suffix$/.test(l))).toEqual([]);
+}
 
 const BASE_ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root" };
 
@@ -176,6 +201,7 @@ describe("a production-only install (the Docker runtime stage's contents)", () =
         await c.end();
       }
     }, 90_000);
+    await expectMetricsExposition(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     process.kill(worker.child.pid!, "SIGTERM");
     const exit = await worker.exited;
     expect(exit.code, worker.stderr()).toBe(0);

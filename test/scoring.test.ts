@@ -16,7 +16,7 @@ import { inlineExplainer } from "../src/scoring/explain.js";
 import { planPage, type PageRow, type PlanContext } from "../src/scoring/plan.js";
 import { stageSince } from "../src/scoring/stage-since.js";
 import { prepareServingModel, type ServingModel } from "../src/model/load.js";
-import { twelveMonthValue } from "../src/scoring/value.js";
+import { twelveMonthValue, valueBefore } from "../src/scoring/value.js";
 import { shouldPublish, riskScoreEvent } from "../src/publish/risk-event.js";
 import { lifecycleEvent } from "../src/publish/lifecycle-event.js";
 import type { ChurnEvent } from "../src/events/schema.js";
@@ -165,6 +165,12 @@ describe("lifecycle in serving", () => {
     expect(assess(cancelled, cancelAt + DAY, ctxOf(model))).toMatchObject({ kind: "unscored", stage: "cancelled", since: cancelAt });
     const back = applyEvent(cancelled, purchase("c-life", cancelAt + 20 * DAY));
     expect(assess(back, cancelAt + 21 * DAY, ctxOf(model))).toMatchObject({ kind: "scored", stage: "active" });
+    // The value is the one when the stage began, however long ago: silence does not lower a win-back priority.
+    const atLapse = twelveMonthValue(featureRecord(s, last + 180 * DAY));
+    expect(atLapse).toBeGreaterThan(0);
+    expect(lapsed.value).toBeCloseTo(atLapse, 2);
+    expect(assess(s, last + 400 * DAY, ctxOf(model)).value).toBeCloseTo(atLapse, 2);
+    expect(assess(cancelled, cancelAt + 90 * DAY, ctxOf(model)).value).toBeCloseTo(twelveMonthValue(featureRecord(cancelled, cancelAt)), 2);
     const prospect = applyEvent(emptyState("c-p"), { eventId: "pr", type: "customer_profile", customerId: "c-p", occurredAt: new Date(T0).toISOString(), name: "P" });
     expect(assess(prospect, T0 + DAY, ctxOf(model))).toMatchObject({ kind: "unscored", stage: "prospect" });
   });
@@ -198,6 +204,8 @@ describe("scoring a customer", () => {
   it("values a customer at their own 12-month spend rate", () => {
     const f = featureRecord(regularBuyer("c3", 30, 13), T0 + 365 * DAY);
     expect(twelveMonthValue(f)).toBeCloseTo(1040, 0);
+    // 365 days on, with nothing bought since: the rate until then, not spread over the silent year.
+    expect(valueBefore(featureRecord(regularBuyer("c3", 30, 13), T0 + 730 * DAY), 365)).toBeCloseTo(1040, 0);
   });
 });
 

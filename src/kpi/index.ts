@@ -7,6 +7,6 @@ export {
   assertTimeZone, localDate, previousPeriod, startOfLocalDay, startOfLocalWeek, trailingDays, weekStarts, zonedMidnight, type Period,
 } from "./period.js";
 export {
-  readSegmentTrend, recordSegmentSnapshot, settleSegmentChurn, TREND_WEEKS, type SegmentTrend, type SnapshotMember, type TrendWeek,
+  computeWonBack, readSegmentTrend, recordSegmentSnapshot, settleSegmentChurn, TREND_WEEKS, type SegmentTrend, type SnapshotMember, type TrendWeek,
 } from "./segment-trends.js";
 export { computeSavedKpi, DEFAULT_AT_RISK_LEVELS, describeSavedKpi, judgedPeriod, type SavedKpi, type SavedKpiLevel, type SavedKpiOptions } from "./saved.js";

@@ -5,6 +5,13 @@
  * settled: of the members who were customers at the week's start, how many were not at its end,
  * by the same definition as the company's churn rate (kpi/compute.ts), so both read alike.
  *
+ * A win-back segment (lapsed or cancelled customers, outreach/segments.ts) has no churn to
+ * measure: its members already stopped buying. Its snapshot records their value in value_at_risk
+ * (all of it is what the team tries to regain), and its weeks settle as "won back": of the members
+ * at the week's start, how many bought again during it, in churn_base and churned. The digest that
+ * reads them knows which segment it renders and titles the charts accordingly; one table keeps one
+ * trend history per segment id either way.
+ *
  * Weeks before the first snapshot are absent rather than reconstructed: membership depends on
  * features and values at the time, which the database does not keep, and a chart of guesses would
  * look as certain as one of facts.
@@ -19,7 +26,10 @@ export interface TrendWeek {
   /** null: no snapshot that week. */
   customers: number | null;
   valueAtRisk: number | null;
-  /** Members who were customers at the week's start / those of them lost during it; null until settled. */
+  /**
+   * Members who were customers at the week's start / those of them lost during it; null until
+   * settled. A win-back segment's: its members / those who bought again (and valueAtRisk is their value).
+   */
   churnBase: number | null;
   churned: number | null;
   /** churned / churnBase x 100; null when unsettled or the base is 0. */
@@ -53,11 +63,28 @@ export async function recordSegmentSnapshot(
 }
 
 /**
- * Settles the realised churn of every finished week of the segment that has members and no
- * result yet, then drops the member list (it is not needed again). Returns the weeks settled.
+ * Of `customers`, how many bought in [start, end): a win-back segment's weekly outcome. Any
+ * purchase counts (scoring moves the customer back to the scored population on the next run).
+ */
+export async function computeWonBack(
+  db: Queryable, opts: { start: Date; end: Date; customers: readonly string[] },
+): Promise<{ atStart: number; wonBack: number }> {
+  if (opts.customers.length === 0) return { atStart: 0, wonBack: 0 };
+  const { rows } = await db.query<{ n: number }>(
+    `select count(distinct customer_id)::int as n from raw_event
+      where type = 'purchase' and customer_id = any($1::text[]) and occurred_at >= $2 and occurred_at < $3`,
+    [[...opts.customers], opts.start, opts.end],
+  );
+  return { atStart: new Set(opts.customers).size, wonBack: rows[0]?.n ?? 0 };
+}
+
+/**
+ * Settles every finished week of the segment that has members and no result yet, then drops the
+ * member list (it is not needed again). Returns the weeks settled. `measure` "churn" (default):
+ * realised churn; "wonBack": members who bought again (a win-back segment).
  */
 export async function settleSegmentChurn(
-  db: Queryable, segment: string, now: Date, opts: { timeZone: string; activeWindowDays?: number },
+  db: Queryable, segment: string, now: Date, opts: { timeZone: string; activeWindowDays?: number; measure?: "churn" | "wonBack" },
 ): Promise<number> {
   const { rows } = await db.query<{ week_start: Date; members: string[] }>(
     `select week_start, members from segment_snapshot
@@ -72,7 +99,9 @@ export async function settleSegmentChurn(
     if (end.getTime() > now.getTime()) continue;
     const churn = r.members.length === 0
       ? { atStart: 0, lost: 0 }
-      : await computeChurn(db, { start: r.week_start, end, customers: r.members, ...(opts.activeWindowDays ? { activeWindowDays: opts.activeWindowDays } : {}) });
+      : opts.measure === "wonBack"
+        ? await computeWonBack(db, { start: r.week_start, end, customers: r.members }).then((w) => ({ atStart: w.atStart, lost: w.wonBack }))
+        : await computeChurn(db, { start: r.week_start, end, customers: r.members, ...(opts.activeWindowDays ? { activeWindowDays: opts.activeWindowDays } : {}) });
     await db.query(
       `update segment_snapshot set churn_base = $3, churned = $4, members = null, settled_at = $5
         where segment = $1 and week_start = $2`,

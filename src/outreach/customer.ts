@@ -35,6 +35,92 @@ export interface ScoredCustomer {
   locale?: string | null;
 }
 
+/**
+ * A customer of a win-back segment: lapsed or cancelled, so the model gives no probability (they
+ * already stopped buying by its own definition) and there is no value at risk. What the team gets
+ * instead are plain facts: the stage and since when, the value, the last purchase against their
+ * usual rhythm, what they spent.
+ */
+export interface WinbackCustomer {
+  customerId: string;
+  name?: string | null;
+  email?: string | null;
+  locale?: string | null;
+  /** lapsed or cancelled (unscored_customer.stage). */
+  stage: string;
+  /** When the stage began (lapsed: last purchase + the model's active window; cancelled: the cancellation); null when unknown. */
+  since: Date | null;
+  /** Expected 12-month spend at the rate they bought before the stage began (unscored_customer.value): the ranking. */
+  value: number;
+  /** When this list last had them (a listing older than the cooldown), null when never. */
+  lastListedAt: Date | null;
+  /** Current feature values (features/names.ts), for the facts. */
+  features: Record<string, number>;
+}
+
+/** Highest value first; ties by id, so two renders of the same data agree. */
+export function rankByValue<T extends Pick<WinbackCustomer, "customerId" | "value">>(customers: readonly T[]): T[] {
+  return [...customers].sort((a, b) => b.value - a.value || (a.customerId < b.customerId ? -1 : a.customerId > b.customerId ? 1 : 0));
+}
+
+/** The facts a win-back digest shows instead of churn reasons, as they go in the CSV (null: not known). */
+export interface WinbackFacts {
+  daysSinceLastPurchase: number | null;
+  /** Mean days between purchases; null with fewer than two purchases. */
+  usualDays: number | null;
+  purchases: number;
+  /** Spend net of refunds, lifetime, base currency. */
+  lifetimeSpend: number;
+}
+
+export function winbackFacts(c: Pick<WinbackCustomer, "features">): WinbackFacts {
+  const f = c.features;
+  const num = (name: string): number | null => {
+    const v = f[name];
+    return v === undefined || !Number.isFinite(v) ? null : v;
+  };
+  const purchases = Math.max(0, Math.round(num("purchase_count") ?? 0));
+  const since = num("days_since_last_purchase");
+  const usual = num("mean_days_between_purchases");
+  return {
+    // days_since_last_purchase falls back to the tenure without a purchase: that is no purchase date.
+    daysSinceLastPurchase: purchases > 0 && since !== null ? Math.round(since) : null,
+    // -1 is the feature's "fewer than two purchases".
+    usualDays: usual !== null && usual >= 0 && purchases >= 2 ? Math.max(1, Math.round(usual)) : null,
+    purchases,
+    lifetimeSpend: Math.max(0, (num("total_spend") ?? 0) - (num("refund_amount") ?? 0)),
+  };
+}
+
+/** The facts as sentences in the reader's language: capitalised, with a full stop. */
+export function winbackFactSentences(c: Pick<WinbackCustomer, "features">, f: MailFormat): string[] {
+  const facts = winbackFacts(c);
+  const out: string[] = [];
+  if (facts.daysSinceLastPurchase === null) out.push(f.tr.t("winback", "noPurchase"));
+  else if (facts.usualDays === null) out.push(f.tr.t("winback", "lastPurchase", { days: facts.daysSinceLastPurchase }));
+  else out.push(f.tr.t("winback", "lastPurchaseUsual", { days: facts.daysSinceLastPurchase, usual: facts.usualDays }));
+  if (facts.purchases > 0) out.push(f.tr.t("winback", "lifetime", { value: f.money(facts.lifetimeSpend), n: facts.purchases }));
+  return out.map((t) => {
+    const s = t.charAt(0).toLocaleUpperCase(f.locale) + t.slice(1);
+    return /[.!?]$/.test(s) ? s : `${s}.`;
+  });
+}
+
+/** "lapsed since 3 May 2026", "cancelled on 12 Jan 2026", or the stage alone when its start is unknown. */
+export function stageLine(c: Pick<WinbackCustomer, "stage" | "since">, f: MailFormat): string {
+  const { tr } = f;
+  if (c.since !== null) {
+    if (c.stage === "lapsed") return tr.t("winback", "lapsedSince", { date: f.date(c.since) });
+    if (c.stage === "cancelled") return tr.t("winback", "cancelledOn", { date: f.date(c.since) });
+  }
+  return stageName(c.stage, f);
+}
+
+/** A lifecycle stage in the reader's language (the stage as stored when it has no name). */
+export function stageName(stage: string, f: MailFormat): string {
+  return stage === "new" || stage === "active" || stage === "lapsed" || stage === "cancelled" ? f.tr.t("stages", stage) : stage;
+}
+
 /** Highest value at risk first; ties by score, then id, so two renders of the same data agree. */
 export function rankCustomers<T extends ScoredCustomer>(customers: readonly T[]): T[] {
   return [...customers].sort(
@@ -84,6 +170,10 @@ export function describeConditions(when: SegmentConditions, f: MailFormat): stri
   }
   if (when.minScore !== undefined) parts.push(tr.t("rule", "minScore", { value: f.score(when.minScore) }));
   if (when.maxScore !== undefined) parts.push(tr.t("rule", "maxScore", { value: f.score(when.maxScore) }));
+  if (when.lifecycle) {
+    const stages = new Intl.ListFormat(f.locale, { type: "disjunction" }).format(when.lifecycle.map((s) => stageName(s, f)));
+    parts.push(tr.t("rule", "lifecycle", { stages }));
+  }
   if (when.minValue !== undefined) parts.push(tr.t("rule", "minValue", { value: f.money(when.minValue) }));
   for (const [name, c] of Object.entries(when.features ?? {})) {
     for (const [op, v] of Object.entries(c)) parts.push(`${name} ${OPS[op] ?? op} ${f.number(v as number, Number.isInteger(v) ? 0 : 2)}`);

@@ -24,6 +24,10 @@ export interface MailFormat {
   shortDate(at: Date): string;
   /** Day with weekday in the team's zone, "Mon 23 Nov 2026" / "Mo., 23. Nov. 2026". */
   dayLabel(at: Date): string;
+  /** Date with the year, no weekday, in the team's zone: "3 May 2026" / "3. Mai 2026" (lifecycle dates may be years back). */
+  date(at: Date): string;
+  /** The calendar date in the team's zone as YYYY-MM-DD, which every spreadsheet reads as a date. */
+  isoDate(at: Date): string;
   kpiValue(unit: KpiUnit, value: number | null): string;
   /** "+2.3 pts", "-€4.20 (-7.5%)", "+12 (+3.1%)"; empty when there is no previous period to compare with. */
   kpiChange(k: Pick<KpiChange, "unit" | "change" | "relativeChange" | "direction">): string;
@@ -68,6 +72,9 @@ function build(tr: Translator, timeZone: string, currency: string): MailFormat {
   const decimalSeparator = nf({ minimumFractionDigits: 1 }).formatToParts(1.5).find((p) => p.type === "decimal")?.value ?? ".";
   const shortDate = new Intl.DateTimeFormat(locale, { timeZone, day: "numeric", month: "short" });
   const dayLabel = new Intl.DateTimeFormat(locale, { timeZone, weekday: "short", day: "numeric", month: "short", year: "numeric" });
+  const dateF = new Intl.DateTimeFormat(locale, { timeZone, day: "numeric", month: "short", year: "numeric" });
+  // en-CA writes ISO dates; only the digits are taken, so the reader's locale does not matter here.
+  const isoF = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
   let languageNames: Intl.DisplayNames | null = null;
 
   const format: MailFormat = {
@@ -85,6 +92,11 @@ function build(tr: Translator, timeZone: string, currency: string): MailFormat {
     // English keeps the label it always had ("Mon 23 Nov 2026", no commas); other languages
     // keep Intl's punctuation, which their readers expect.
     dayLabel: (at) => (tr.language === "en" ? dayLabel.format(at).replace(/,/g, "") : dayLabel.format(at)),
+    date: (at) => dateF.format(at),
+    isoDate(at) {
+      const part = (type: string) => isoF.formatToParts(at).find((p) => p.type === type)?.value ?? "";
+      return `${part("year")}-${part("month")}-${part("day")}`;
+    },
     kpiValue(unit, value) {
       if (value === null) return tr.t("kpi", "notAvailable");
       switch (unit) {

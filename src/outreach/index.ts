@@ -20,7 +20,8 @@
  */
 export * from "./segments.js";
 export * from "./customer.js";
-export { renderDigest, type DigestInput, type RenderedDigest } from "./render-digest.js";
+export { renderDigest, type AtRiskDigestInput, type DigestInput, type RenderedDigest, type WinbackDigestInput } from "./render-digest.js";
+export { WINBACK_CSV_COLUMNS } from "./render-winback.js";
 export { renderAlert, renderAlertSummary, type AlertInput, type RenderedAlert } from "./render-alert.js";
 export {
   buildRawMessage, checkDeploymentId, defaultUnsubscribe, mailDomain, messageIdFor, messageIdOf, outboxId, unsubscribeUrl,
@@ -61,7 +62,10 @@ export {
   type SendOptions,
   type SendOutcome,
 } from "./transport.js";
-export { DEFAULT_DECLINED_DAYS, DEFAULT_RISE_DELTA, inCooldown, selectForDigest, type ContactHistory, type CooldownRule, type DigestSelection, type Listing } from "./select.js";
+export {
+  afterCooldown, DEFAULT_DECLINED_DAYS, DEFAULT_RISE_DELTA, inCooldown, selectForDigest, selectWinback, winbackCandidates,
+  type ContactHistory, type CooldownRule, type DigestSelection, type Listing, type WinbackCandidate, type WinbackSelection,
+} from "./select.js";
 export {
   defaultPeriodLabel, digestDedupeKey, listingLedger, recipientsKey, runDigest, type DigestRunResult, type RunDigestOptions,
 } from "./run-digest.js";

@@ -8,6 +8,11 @@
  * Per segment, before its lists: the week's snapshot for the trend charts (the first run of a
  * local week records it; finished weeks get their realised churn), the segment's KPIs over the
  * same periods as the company's, computed over its current customers.
+ *
+ * A win-back segment (lapsed or cancelled customers, segments.ts isWinbackSegment) takes its
+ * customers from unscored_customer, ranks them by value, settles its weeks as "won back", shows
+ * the company's KPIs only (its members buy nothing by definition, so their own KPIs would be zeros
+ * that say nothing), and follows the same cooldown rules without the risk-rise exception.
  */
 import { createHash } from "node:crypto";
 import type pg from "pg";
@@ -24,8 +29,11 @@ import { DEFAULT_LOCALE } from "./i18n/locales.js";
 import { defaultUnsubscribe, unsubscribeUrl, type MailIdentity } from "./message.js";
 import { enqueueMessage, isEnqueued } from "./outbox.js";
 import { renderDigest, type ModelCheck } from "./render-digest.js";
-import { DEFAULT_RISE_DELTA, inCooldown, loadListings, recordListings, segmentCandidates, type Candidate, type CooldownRule } from "./select.js";
-import { segmentTextFor, type RecipientList, type Segment } from "./segments.js";
+import {
+  afterCooldown, DEFAULT_RISE_DELTA, loadListings, recordListings, segmentCandidates, winbackCandidates, winbackListed,
+  type Candidate, type CooldownRule, type Listed, type WinbackCandidate,
+} from "./select.js";
+import { isWinbackSegment, segmentTextFor, type RecipientList, type Segment } from "./segments.js";
 import { describeTrajectory, loadScoreHistory, type Trajectory } from "./trajectory.js";
 
 export interface RunDigestOptions {
@@ -103,11 +111,16 @@ export function listingLedger(segment: Pick<Segment, "id" | "lists">, list: Reci
   return segment.lists.length <= 1 ? segment.id : `${segment.id}#${recipientsKey(list.to)}`;
 }
 
-interface SegmentContext {
-  candidates: Candidate[];
+/** A segment's customers before the cooldown: scored ones, or a win-back segment's. */
+type Selected = { kind: "at-risk"; candidates: Candidate[] } | { kind: "winback"; candidates: WinbackCandidate[] };
+
+/** A list's customers after the cooldown, and how many it held. */
+type Through = ({ kind: "at-risk"; customers: Candidate[] } | { kind: "winback"; customers: WinbackCandidate[] }) & { inCooldown: number };
+
+type SegmentContext = Selected & {
   trend: SegmentTrend | null;
   segmentKpis: KpiChange[] | null;
-}
+};
 
 export async function runDigest(pool: pg.Pool, opts: RunDigestOptions): Promise<DigestRunResult[]> {
   const periodKey = opts.periodKey ?? localDate(opts.now, opts.timeZone);
@@ -137,33 +150,42 @@ export async function runDigest(pool: pg.Pool, opts: RunDigestOptions): Promise<
 }
 
 /**
- * Of candidates read before this transaction, those still scored: takes the erasure barrier
+ * Of candidates read before this transaction, those still held: takes the erasure barrier
  * (store/erasure-barrier.ts) first, so a customer erased since the read is left out and an erasure
- * that starts now waits until this transaction has committed (and then removes what it wrote).
+ * that starts now waits until this transaction has committed (and then removes what it wrote). The
+ * test is the customer's state row, which at-risk (scored) and win-back (unscored) customers both
+ * have and an erasure deletes.
  */
-async function stillScored<T extends { customerId: string }>(tx: Queryable, candidates: readonly T[]): Promise<T[]> {
+async function stillHeld<T extends { customerId: string }>(tx: Queryable, candidates: readonly T[]): Promise<T[]> {
   await tx.query(ERASURE_BARRIER_SHARED_SQL);
   if (candidates.length === 0) return [];
-  const { rows } = await tx.query<{ customer_id: string }>("select customer_id from customer_score where customer_id = any($1::text[])", [candidates.map((c) => c.customerId)]);
+  const { rows } = await tx.query<{ customer_id: string }>("select customer_id from customer_state where customer_id = any($1::text[])", [candidates.map((c) => c.customerId)]);
   const present = new Set(rows.map((r) => r.customer_id));
   return candidates.filter((c) => present.has(c.customerId));
 }
 
 async function segmentContext(pool: pg.Pool, segment: Segment, opts: RunDigestOptions): Promise<SegmentContext> {
+  const winback = isWinbackSegment(segment.when);
   // "" attaches no listing: each list reads its own ledger in its transaction.
-  const candidates = await segmentCandidates(pool, segment, opts.now, "");
+  const selected: Selected = winback
+    ? { kind: "winback", candidates: await winbackCandidates(pool, segment, opts.now, "") }
+    : { kind: "at-risk", candidates: await segmentCandidates(pool, segment, opts.now, "") };
+  const candidates = selected.candidates;
   let trend: SegmentTrend | null = null;
   if (opts.trends !== false) {
+    // A win-back snapshot's "value at risk" is its members' value: without a probability, all of it is what is at stake.
+    const members = selected.kind === "winback" ? selected.candidates.map((c) => ({ customerId: c.customerId, valueAtRisk: c.value })) : selected.candidates;
     // The week's member list must not name a customer erased since the candidates were read.
     await inTransaction(pool, async (tx) =>
-      recordSegmentSnapshot(tx, segment.id, startOfLocalWeek(opts.now, opts.timeZone), await stillScored(tx, candidates), opts.now));
+      recordSegmentSnapshot(tx, segment.id, startOfLocalWeek(opts.now, opts.timeZone), await stillHeld(tx, members), opts.now));
     await settleSegmentChurn(pool, segment.id, opts.now, {
       timeZone: opts.timeZone, ...(opts.kpiPeriod?.activeWindowDays ? { activeWindowDays: opts.kpiPeriod.activeWindowDays } : {}),
+      measure: winback ? "wonBack" : "churn",
     });
     trend = await readSegmentTrend(pool, segment.id, opts.now, opts.timeZone);
   }
   let segmentKpis: KpiChange[] | null = null;
-  if (opts.kpiPeriod && candidates.length > 0) {
+  if (opts.kpiPeriod && candidates.length > 0 && !winback) {
     const customers = candidates.map((c) => c.customerId);
     const { current, previous, activeWindowDays } = opts.kpiPeriod;
     const window = activeWindowDays ? { activeWindowDays } : {};
@@ -171,7 +193,7 @@ async function segmentContext(pool: pg.Pool, segment: Segment, opts: RunDigestOp
     const prev = previous ? await computeKpis(pool, { ...previous, ...window, customers }) : null;
     segmentKpis = kpiChange(cur.values, prev?.values ?? null);
   }
-  return { candidates, trend, segmentKpis };
+  return { ...selected, trend, segmentKpis };
 }
 
 async function trajectories(db: pg.PoolClient, customers: readonly Candidate[], now: Date): Promise<Map<string, Trajectory>> {
@@ -204,39 +226,51 @@ async function digestOne(
       throw new Rollback<DigestRunResult>({ ...base, status: "already-enqueued", customers: 0, inCooldown: 0 });
     }
     const listings = await loadListings(client, ledger);
-    const customers: Candidate[] = [];
-    const alive = await stillScored(client, context.candidates);
-    for (const c of alive) {
-      const listing = listings.get(c.customerId) ?? null;
-      if (!inCooldown(listing, c, opts.now, rule, c.contact)) customers.push({ ...c, listing, lastSeenScore: listing?.listedScore ?? null });
-    }
-    const cooling = alive.length - customers.length;
-    if (customers.length === 0 && opts.skipEmpty) {
-      log?.info({ inCooldown: cooling }, "digest: nobody to contact, skipped");
-      throw new Rollback<DigestRunResult>({ ...base, status: "skipped-empty", customers: 0, inCooldown: cooling });
-    }
+    // Candidates were read before this transaction: leave out anyone erased since.
+    const held = new Set((await stillHeld<{ customerId: string }>(client, context.candidates)).map((c) => c.customerId));
+    const alive = <T extends { customerId: string }>(list: readonly T[]) => list.filter((c) => held.has(c.customerId));
     const timeZone = list.timeZone ?? opts.timeZone;
     const text = segmentTextFor(segment, list.locale);
     const unsubscribe = opts.unsubscribe ? unsubscribeUrl(opts.unsubscribe, segment.id) : null;
     const listUnsubscribe = (segment.unsubscribe ? unsubscribeUrl(segment.unsubscribe, segment.id) : null) ?? unsubscribe ?? defaultUnsubscribe(opts.from, segment.id);
-    const rendered = renderDigest({
+    const common = {
       segment: { ...segment, ...text },
       periodLabel: opts.periodLabel ?? defaultPeriodLabel(opts.now, timeZone, list.locale),
       periodKey,
       kpis: opts.kpis ?? [],
       segmentKpis: context.segmentKpis,
       ...(opts.kpiPeriod ? { kpiPeriodDays: Math.round((opts.kpiPeriod.current.end.getTime() - opts.kpiPeriod.current.start.getTime()) / 86_400_000) } : {}),
-      customers,
       baseCurrency: opts.baseCurrency,
       crmLinkTemplate: opts.crmLinkTemplate ?? null,
-      inCooldown: cooling,
       locale: list.locale,
       timeZone,
       trend: context.trend,
-      trajectories: await trajectories(client, customers, opts.now),
       unsubscribeUrl: listUnsubscribe,
-      modelCheck: opts.modelCheck ?? null,
-    });
+    };
+    // Each list's own ledger decides the cooldown and what the digest says about an earlier listing.
+    const withListing = <T extends { customerId: string }>(c: T) => ({ ...c, listing: listings.get(c.customerId) ?? null });
+    const through: Through = context.kind === "winback"
+      ? {
+        kind: "winback",
+        ...afterCooldown(alive(context.candidates).map(withListing).map((c) => ({ ...c, lastListedAt: c.listing?.listedAt ?? null })), opts.now, rule, () => null),
+      }
+      : {
+        kind: "at-risk",
+        ...afterCooldown(alive(context.candidates).map(withListing).map((c) => ({ ...c, lastSeenScore: c.listing?.listedScore ?? null })), opts.now, rule, (c) => c),
+      };
+    const cooling = through.inCooldown;
+    if (through.customers.length === 0 && opts.skipEmpty) {
+      log?.info({ inCooldown: cooling }, "digest: nobody to contact, skipped");
+      throw new Rollback<DigestRunResult>({ ...base, status: "skipped-empty", customers: 0, inCooldown: cooling });
+    }
+    const rendered = through.kind === "winback"
+      ? renderDigest({ ...common, kind: "winback", customers: through.customers, inCooldown: cooling })
+      : renderDigest({
+        ...common, customers: through.customers, inCooldown: cooling,
+        trajectories: await trajectories(client, through.customers, opts.now),
+        modelCheck: opts.modelCheck ?? null,
+      });
+    const listed: Listed[] = through.kind === "winback" ? through.customers.map(winbackListed) : through.customers;
     const res = await enqueueMessage(client, {
       kind: "digest", dedupeKey, from: opts.from, to: list.to, subject: rendered.subject,
       text: rendered.text, html: rendered.html, date: opts.now, language: list.locale,
@@ -248,8 +282,11 @@ async function digestOne(
       throw new Rollback<DigestRunResult>({ ...base, status: "already-enqueued", customers: 0, inCooldown: 0 });
     }
     // Everyone in the CSV counts as listed: the attachment is the team's work list.
-    await recordListings(client, ledger, customers, opts.now);
-    log?.info({ outboxId: res.id, customers: customers.length, inCooldown: cooling, valueAtRisk: rendered.valueAtRisk }, "digest: enqueued");
-    return { ...base, status: "enqueued" as const, outboxId: res.id, customers: customers.length, inCooldown: cooling };
+    await recordListings(client, ledger, listed, opts.now);
+    log?.info(
+      { outboxId: res.id, customers: listed.length, inCooldown: cooling, ...(context.kind === "winback" ? { value: rendered.value } : { valueAtRisk: rendered.valueAtRisk }) },
+      "digest: enqueued",
+    );
+    return { ...base, status: "enqueued" as const, outboxId: res.id, customers: listed.length, inCooldown: cooling };
   });
 }

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
 import { z } from "zod";
+import { LIFECYCLE_STAGES, SCORED_STAGES, type Lifecycle } from "../features/lifecycle.js";
 import { FEATURE_NAMES } from "../features/names.js";
 import { RISK_LEVELS } from "../model/risk-levels.js";
 import { checkLocale, DEFAULT_LOCALE } from "./i18n/locales.js";
@@ -26,6 +27,15 @@ const featureCondition = z
 
 export type FeatureCondition = z.infer<typeof featureCondition>;
 
+/**
+ * Stages a lifecycle condition may name. Prospects are left out: they never bought, so they have
+ * no value and nothing to win back, and a digest of them would need texts of its own.
+ */
+export const SEGMENT_STAGES = LIFECYCLE_STAGES.filter((s) => s !== "prospect");
+
+/** Lapsed and cancelled: customers the model does not score (they already stopped buying). */
+export const WINBACK_STAGES: readonly Lifecycle[] = SEGMENT_STAGES.filter((s) => !SCORED_STAGES.has(s));
+
 const probability = z.number({ error: "a number from 0 to 1" }).min(0, "a number from 0 to 1").max(1, "a number from 0 to 1");
 
 const conditions = z
@@ -34,6 +44,13 @@ const conditions = z
     maxScore: probability.optional(),
     riskLevels: z.array(z.enum(RISK_LEVELS, { error: `one of ${RISK_LEVELS.join(", ")}` })).min(1).optional(),
     minValue: z.number({ error: "a number" }).nonnegative().optional(),
+    /**
+     * Lifecycle stages (features/lifecycle.ts). new/active select scored customers (customer_score);
+     * lapsed/cancelled select customers the model does not score (unscored_customer): a win-back
+     * segment. The two kinds cannot be mixed, and score or level conditions cannot apply to the
+     * second (checked in parseSegments, where the segment can be named).
+     */
+    lifecycle: z.array(z.string({ error: "a lifecycle stage" })).min(1, "at least one lifecycle stage").transform((a) => a as Lifecycle[]).optional(),
     // Feature names are checked in parseSegments: zod skips a record's refinements once any
     // value fails, and a misspelt name must be reported even then.
     features: z
@@ -231,6 +248,52 @@ function normalise(raw: RawSegment, fileLocale: string, label: string, problems:
   return segment;
 }
 
+/**
+ * The lifecycle condition's rules, on the raw segment so that they are reported even when another
+ * field fails: known stages only; scored (new, active) and win-back (lapsed, cancelled) stages not
+ * mixed in one segment, since one digest is ranked by value at risk and the other by value; no
+ * score, level or alert on a win-back segment, since its customers have no probability.
+ */
+function checkLifecycle(raw: unknown, label: string, problems: string[]): void {
+  const seg = (typeof raw === "object" && raw !== null ? raw : {}) as { when?: Record<string, unknown> | null; alert?: unknown };
+  const stages = seg.when?.lifecycle;
+  if (!Array.isArray(stages)) return;
+  const known = new Set<string>(SEGMENT_STAGES);
+  stages.forEach((stage, i) => {
+    if (stage === "prospect") {
+      problems.push(`${label}: when.lifecycle.${i}: prospect is not a segment stage: prospects have not bought yet, so they have no value and nothing to win back`);
+    } else if (typeof stage === "string" && !known.has(stage)) {
+      problems.push(`${label}: when.lifecycle.${i}: unknown stage ${JSON.stringify(stage)}; one of ${SEGMENT_STAGES.join(", ")}`);
+    }
+  });
+  const winback = stages.filter((s): s is Lifecycle => WINBACK_STAGES.includes(s as Lifecycle));
+  if (winback.length === 0) return;
+  const scored = stages.filter((s) => SCORED_STAGES.has(s as Lifecycle));
+  if (scored.length > 0) {
+    problems.push(
+      `${label}: when.lifecycle: ${scored.join(", ")} (scored, ranked by value at risk) cannot be mixed with ${winback.join(", ")} ` +
+        `(not scored, ranked by value) in one segment; make two segments`,
+    );
+  }
+  const stagesText = winback.join(" and ");
+  for (const field of ["minScore", "maxScore", "riskLevels"] as const) {
+    if (seg.when?.[field] !== undefined) {
+      problems.push(
+        `${label}: when.${field}: ${stagesText} customers have no churn score or risk level (the model does not score customers ` +
+          `who already stopped buying); remove ${field}, or use new/active in when.lifecycle`,
+      );
+    }
+  }
+  if (seg.alert === true) {
+    problems.push(`${label}: alert: alerts are for customers crossing into high risk, and ${stagesText} customers have no risk level; remove alert: true`);
+  }
+}
+
+/** True for a win-back segment: its lifecycle condition names only stages the model does not score (lapsed, cancelled). */
+export function isWinbackSegment(when: Pick<SegmentConditions, "lifecycle">): boolean {
+  return when.lifecycle !== undefined && when.lifecycle.length > 0 && when.lifecycle.every((s) => WINBACK_STAGES.includes(s as Lifecycle));
+}
+
 /** Validates already-parsed data; `file` only names the source in errors. */
 export function parseSegments(data: unknown, file = "(segments)"): Segment[] {
   // A bare list is accepted too: the `segments:` wrapper leaves room for file-wide settings later.
@@ -263,6 +326,7 @@ export function parseSegments(data: unknown, file = "(segments)"): Segment[] {
       }
     });
   }
+  if (Array.isArray(rawSegments)) rawSegments.forEach((raw, index) => checkLifecycle(raw, label(index), problems));
   if (problems.length > 0 || !parsed.success) throw new SegmentsConfigError(file, problems);
   const fileLocale = parsed.data.locale ?? DEFAULT_LOCALE;
   const segments = parsed.data.segments.map((s, i) => normalise(s, fileLocale, label(i), problems));
@@ -283,10 +347,15 @@ export async function loadSegments(file = DEFAULT_SEGMENTS_FILE): Promise<Segmen
   return parseSegments(doc.toJS(), file);
 }
 
-/** What segment membership is decided on: the latest score and the current feature values. */
+/**
+ * What segment membership is decided on: the latest score (none for a customer the model does not
+ * score), the lifecycle stage, the value and the current feature values.
+ */
 export interface SegmentCandidate {
-  score: number;
-  riskLevel: string;
+  score?: number | null;
+  riskLevel?: string | null;
+  /** Lifecycle stage; absent or null when unknown (it then matches no lifecycle condition). */
+  stage?: string | null;
   value: number;
   features: Readonly<Record<string, number>>;
 }
@@ -304,11 +373,17 @@ export function matchesFeature(value: number | undefined, c: FeatureCondition): 
   );
 }
 
-/** All conditions must hold (AND); a segment with no conditions takes every scored customer. */
+/**
+ * All conditions must hold (AND); a segment with no conditions takes every scored customer. A
+ * win-back segment's customers come from unscored_customer (select.ts): it never matches a scored one.
+ */
 export function matchesSegment(customer: SegmentCandidate, when: SegmentConditions): boolean {
-  if (when.minScore !== undefined && customer.score < when.minScore) return false;
-  if (when.maxScore !== undefined && customer.score > when.maxScore) return false;
-  if (when.riskLevels !== undefined && !(when.riskLevels as readonly string[]).includes(customer.riskLevel)) return false;
+  // Like a missing feature, a missing score or stage matches no condition on it.
+  const score = customer.score ?? null;
+  if (when.minScore !== undefined && (score === null || score < when.minScore)) return false;
+  if (when.maxScore !== undefined && (score === null || score > when.maxScore)) return false;
+  if (when.riskLevels !== undefined && !(when.riskLevels as readonly string[]).includes(customer.riskLevel ?? "")) return false;
+  if (when.lifecycle !== undefined && !(when.lifecycle as readonly string[]).includes(customer.stage ?? "")) return false;
   if (when.minValue !== undefined && customer.value < when.minValue) return false;
   for (const [name, c] of Object.entries(when.features ?? {})) {
     if (!matchesFeature(customer.features[name], c)) return false;

@@ -12,7 +12,8 @@ import { predictProba } from "../model/forest/index.js";
 import type { ServingModel } from "../model/load.js";
 import { riskLevel, type RiskLevel, type RiskThresholds } from "../model/risk-levels.js";
 import { stageSince } from "./stage-since.js";
-import { twelveMonthValue, valueAtRisk } from "./value.js";
+import { DAY_MS } from "../lib/time.js";
+import { twelveMonthValue, valueAtRisk, valueBefore } from "./value.js";
 
 export interface ScoringContext {
   model: ServingModel;
@@ -42,7 +43,10 @@ export interface UnscoredAssessment {
   stage: Lifecycle;
   /** When the stage began, as far as the state tells; null when it cannot tell. */
   since: number | null;
-  /** Expected 12-month value now (win-back priority); 0 when the state cannot give one. */
+  /**
+   * Expected 12-month value when the stage began (its start unknown: now), at the rate they bought
+   * until then: the win-back priority. 0 when the state cannot give one.
+   */
   value: number;
 }
 
@@ -61,7 +65,10 @@ export function assess(state: CustomerState, asOf: number, ctx: ScoringContext):
   const value = twelveMonthValue(features);
   // The model's own population: the stages its training rows came from.
   if (!model.population.stages.includes(stage)) {
-    return { kind: "unscored", customerId: state.customerId, stage, since: stageSince(state, stage, model.population), value: Number.isFinite(value) ? value : 0 };
+    const since = stageSince(state, stage, model.population);
+    // Win-back priority: the value when the stage began, the same on every later run (value.ts).
+    const atStart = since === null ? value : valueBefore(features, (asOf - since) / DAY_MS);
+    return { kind: "unscored", customerId: state.customerId, stage, since, value: Number.isFinite(atStart) ? atStart : 0 };
   }
   const vector = Object.values(features);
   for (let i = 0; i < vector.length; i++) {

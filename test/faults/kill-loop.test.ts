@@ -27,7 +27,7 @@ describe("fault: random SIGKILLs during ingest", () => {
       await s.produce(events.slice(life * slice, (life + 1) * slice));
       const before = await count(s.db, "select count(*) from raw_event").catch(() => 0);
       const worker = s.spawnWorker({ LOG_LEVEL: "info" });
-      await waitFor(`life ${life}: joined`, async () => worker.output().includes("joined consumer group"), 60_000);
+      await worker.waitForOutput("joined consumer group", 60_000);
       await waitFor(`life ${life}: ingesting`, async () => (await count(s.db, "select count(*) from raw_event")) > before, 60_000);
       // Somewhere in the middle of its work: 0-600 ms after the first commit of this life.
       await new Promise((r) => setTimeout(r, Math.floor(rng.next() * 600)));

@@ -20,7 +20,7 @@ describe("fault: a worker joins mid-stream, another is killed", () => {
     const first = s.spawnWorker({ LOG_LEVEL: "info" });
     const second = await s.startWorker();
     try {
-      await waitFor("first worker ingesting", async () => first.output().includes("joined consumer group"), 60_000);
+      await first.waitForOutput("joined consumer group", 60_000);
       await s.produce(events.slice(third, 2 * third));
       // The in-process worker joined too: both hold partitions now.
       await waitFor("second worker assigned", async () => second.ingest.health().assigned, 60_000);

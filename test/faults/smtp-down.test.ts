@@ -4,6 +4,7 @@
  * mail is delivered exactly once. Measures how long delivery took after the relay came back.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { messageIdOf } from "../../src/outreach/message.js";
 import { waitFor } from "../support/kafka.js";
 import { report, startFaultBed, type FaultBed } from "../support/fault-bed.js";
 import { freePort } from "../support/servers.js";
@@ -46,7 +47,7 @@ describe("fault: SMTP relay down, then up", () => {
       const rows = await outboxRows(s.db);
       for (const id of ids) expect(rows.map((r) => r.id)).toContain(id);
       const got = relay.received.map((r) => r.mail.messageId).sort();
-      expect(got).toEqual(rows.map((r) => `<${r.id}@churnwatch>`).sort());
+      expect(got).toEqual(rows.map((r) => messageIdOf(r.raw)).sort());
       report("smtp down then up", {
         downMs: upAt - downAt, attemptsWhileDown: tried.reduce((n, r) => n + r.attempts, 0), mails: rows.length,
         recoveryAfterUpMs: recoveryMs, maxAttempts: Math.max(...rows.map((r) => r.attempts)), delivered: got.length, lost: 0, doubled: 0,

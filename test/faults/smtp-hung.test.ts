@@ -6,6 +6,7 @@
  * within a second, and once the relay behaves every mail arrives exactly once.
  */
 import { describe, expect, it } from "vitest";
+import { messageIdOf } from "../../src/outreach/message.js";
 import { simulate } from "../../src/simulate/index.js";
 import { expectExactlyOnce } from "../support/exactly-once.js";
 import { waitFor } from "../support/kafka.js";
@@ -79,7 +80,7 @@ describe("fault: SMTP relay never answers DATA", () => {
       const rows = await outboxRows(s.db);
       for (const id of ids) expect(rows.map((r) => r.id)).toContain(id);
       const got = smtp.received.slice(receivedBefore).map((r) => r.mail.messageId).sort();
-      expect(got).toEqual(rows.map((r) => `<${r.id}@churnwatch>`).sort());
+      expect(got).toEqual(rows.map((r) => messageIdOf(r.raw)).sort());
       const attempts = rows.map((r) => r.attempts);
       report("smtp never answers DATA", {
         events: events.length, ingestMs: probe.ms, baselineIngestMs: baseline.ms, eventsPerSecond: probe.eventsPerSecond,

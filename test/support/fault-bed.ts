@@ -43,6 +43,11 @@ export interface Scenario {
 export interface WorkerProcess {
   child: ChildProcess;
   output(): string;
+  /**
+   * Resolves once the worker has printed `text` (looked for as output arrives, so a line is not
+   * missed when later output pushes it out of the kept tail); on timeout the error carries that tail.
+   */
+  waitForOutput(text: string, timeoutMs: number): Promise<void>;
   exited: Promise<NodeJS.Signals | number | null>;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -90,10 +95,31 @@ export async function startFaultBed(opts: { brokers?: number } = {}): Promise<Fa
             stdio: ["ignore", "pipe", "pipe"],
           });
           let out = "";
-          child.stdout!.on("data", (d) => (out = (out + d).slice(-20_000)));
-          child.stderr!.on("data", (d) => (out = (out + d).slice(-20_000)));
+          const seen = new Set<string>();
+          const watched = new Set<string>();
+          const onData = (d: Buffer) => {
+            const before = out;
+            out = (out + d).slice(-20_000);
+            // The previous tail joins the chunk so a text split across two chunks is still found.
+            const window = before.slice(-1_000) + d;
+            for (const text of watched) if (window.includes(text)) seen.add(text);
+          };
+          child.stdout!.on("data", onData);
+          child.stderr!.on("data", onData);
           const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on("exit", (code, signal) => resolve(signal ?? code)));
-          const wp: WorkerProcess = { child, output: () => out, exited, kill: (signal = "SIGKILL") => void child.kill(signal) };
+          const wp: WorkerProcess = {
+            child,
+            output: () => out,
+            async waitForOutput(text, timeoutMs) {
+              watched.add(text);
+              if (out.includes(text)) seen.add(text);
+              await waitFor(`worker output "${text}"`, async () => seen.has(text), timeoutMs).catch((err: Error) => {
+                throw new Error(`${err.message}; worker output ends with:\n${out.slice(-3_000)}`);
+              });
+            },
+            exited,
+            kill: (signal = "SIGKILL") => void child.kill(signal),
+          };
           children.push(wp);
           return wp;
         },

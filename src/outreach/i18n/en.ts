@@ -59,6 +59,9 @@ export const en = {
     steady: "steady around {score} for {weeks, plural, one {# week} other {# weeks}}",
     steadyDays: "steady around {score} for {days, plural, one {# day} other {# days}}",
     firstScored: "first scored {days, plural, =0 {today} one {# day ago} other {# days ago}}",
+    value: "Value of the segment",
+    wonBack: "Won back per week",
+    wonBackNote: "Won back: share of the segment's customers at the start of a week who bought again during it.",
   },
   alert: {
     subject: "High churn risk: customer {id} ({score}), {segment}",
@@ -69,10 +72,41 @@ export const en = {
     was: "was {score}",
     footer: "Alert of the segment \u201C{segment}\u201D ({id}).",
   },
+  /**
+   * Win-back digests: lapsed or cancelled customers, who have no churn probability (they already
+   * stopped buying), ranked by value, with facts instead of reasons.
+   */
+  winback: {
+    subjectNone: "Win-back digest: {segment}: nobody to contact ({period})",
+    subjectSome: "Win-back digest: {segment}: {count, plural, one {# customer} other {# customers}} worth {value} a year ({period})",
+    heading: "Win-back digest for {period}",
+    summaryNone: "No customer in this segment needs a win-back contact this period.",
+    summarySome: "{count, plural, one {# customer who has} other {# customers who have}} stopped buying, worth {value} a year at the rate they used to buy.",
+    summaryTop: "The {shown} with the highest value are below; the attached CSV lists all {count}.",
+    cooldown: "{count, plural, one {# more customer was} other {# more customers were}} listed or contacted recently and left out until the cooldown ends.",
+    lapsedSince: "lapsed since {date}",
+    cancelledOn: "cancelled on {date}",
+    valueLine: "Value {value} a year",
+    lastListed: "last listed on {date}",
+    lastPurchase: "last purchase {days, plural, one {# day} other {# days}} ago",
+    lastPurchaseUsual: "last purchase {days, plural, one {# day} other {# days}} ago; usually every {usual}",
+    noPurchase: "no purchase on record",
+    lifetime: "lifetime spend {value} over {n, plural, one {# purchase} other {# purchases}}",
+    footer: "You receive this because you are a recipient of the segment \u201C{segment}\u201D ({id}): {rule}. These customers have stopped buying, so the model gives them no churn risk; they are ranked by value, their expected spend over 12 months at the rate they used to buy.",
+    textTitle: "{segment} \u2014 win-back digest for {period}",
+    textFooter: "Segment {id}: {rule}. Ranked by value = expected 12-month spend at the rate they used to buy (no churn risk: they have already stopped buying).",
+  },
   levels: {
     high: "high",
     medium: "medium",
     low: "low",
+  },
+  /** Lifecycle stages (features/lifecycle.ts) a segment can select. */
+  stages: {
+    new: "new",
+    active: "active",
+    lapsed: "lapsed",
+    cancelled: "cancelled",
   },
   kpi: {
     activeCustomers: "Active customers",
@@ -95,6 +129,7 @@ export const en = {
     maxScore: "churn risk \u2264 {value}",
     minValue: "expected value \u2265 {value}",
     everyone: "every scored customer",
+    lifecycle: "lifecycle stage {stages}",
   },
   csv: {
     rank: "rank",
@@ -111,6 +146,13 @@ export const en = {
     crmLink: "crm_link",
     riskTrend: "risk_trend",
     language: "customer_language",
+    lifecycleStage: "lifecycle_stage",
+    stageSince: "stage_since",
+    daysSinceLastPurchase: "days_since_last_purchase",
+    usualDaysBetweenPurchases: "usual_days_between_purchases",
+    purchases: "purchases",
+    lifetimeSpend: "lifetime_spend",
+    lastListed: "last_listed",
   },
   /**
    * Reasons, one entry per fact that scoring states. These English templates produce exactly the
