@@ -17,7 +17,7 @@ import type { LocalBroker } from "../scripts/kafka-broker/broker.js";
 import { freePort, startTestBroker, startTestPostgres, type TestPostgres } from "./support/servers.js";
 import { waitFor } from "./support/kafka.js";
 import { CHURNWATCH_METRICS } from "./support/metric-families.js";
-import { buildDist, ROOT, spawnEntry, type Spawned } from "./support/spawn.js";
+import { ROOT, spawnEntry, type Spawned } from "./support/spawn.js";
 
 /**
  * What a Prometheus server and an operator's rules get from a worker that has ingested and scored:
@@ -51,8 +51,7 @@ function run(args: string[], env: Record<string, string> = {}, cwd = ROOT) {
 }
 const cli = (args: string[], env: Record<string, string> = {}, cwd = ROOT) => run(["dist/cli/index.js", ...args], env, cwd);
 
-beforeAll(() => buildDist(), 300_000);
-
+// dist/ is built once for the whole run by test/global-setup.ts.
 describe("churnwatch command line (compiled)", () => {
   const commands = ["worker", "migrate", "replay", "dataset", "train", "evaluate", "simulate"];
 

@@ -19,7 +19,7 @@ import type { LocalBroker } from "../scripts/kafka-broker/broker.js";
 import { freePort, startTestBroker, startTestPostgres, type TestPostgres } from "./support/servers.js";
 import { eventMessages, produce, testKafka, waitFor } from "./support/kafka.js";
 import { testTopics } from "./support/worker.js";
-import { buildDist, childPids, isAlive, processesMentioning, ROOT, spawnEntry, type Spawned } from "./support/spawn.js";
+import { childPids, isAlive, processesMentioning, ROOT, spawnEntry, type Spawned } from "./support/spawn.js";
 
 const topics = testTopics("sd");
 const NOW = Math.floor(Date.now() / 86_400_000) * 86_400_000;
@@ -32,8 +32,8 @@ let kafka: Kafka;
 let tmp: string;
 const running: Spawned[] = [];
 
+// dist/ is built once for the whole run by test/global-setup.ts.
 beforeAll(async () => {
-  buildDist();
   [pgServer, broker] = await Promise.all([startTestPostgres(), startTestBroker([])]);
   for (const t of [topics.purchases, topics.support]) await broker.createTopic(t, 4);
   await broker.createTopic(topics.dlq, 1);
