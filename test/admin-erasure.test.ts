@@ -309,6 +309,33 @@ describe("erasure against work in flight (embedded Postgres)", () => {
     expect(await count(s.db, "select count(*) as n from customer_score where customer_id = 'b-2'")).toBe(1);
   });
 
+  it("nor over a new history begun after the erasure: the page's old read is not written onto it", async () => {
+    const s = await bed.scenario({ partitions: 1 });
+    await migrate(s.db);
+    const now = Date.parse("2026-06-01T00:00:00Z");
+    await putStates(s.db, [buyer("n-1", now, 60), buyer("n-2", now, 60)]);
+    const model = prepareServingModel(await sharedTestArtifact());
+    const inline = inlineComputer();
+    const result = await rescore({
+      pool: s.db, model: () => model, segments: parseSegments([{ id: "all", name: "All", when: {}, recipients: ["t@example.com"], action: "Call." }]),
+      publish: true, publishRule: { minDelta: 0 }, includePii: true, alerts: null, logger,
+      computer: {
+        async compute(m, rows, ctx) {
+          // Erased, then an event of the same id arrives and starts a new state row: the row
+          // exists again, but it is not the history this page read.
+          await eraseCustomer(s.db, "n-1", { source: "cli", requestedBy: "test" });
+          await putStates(s.db, [buyer("n-1", now, 1, 12, 1)]);
+          return inline.compute(m, rows, ctx);
+        },
+      },
+    }, { asOf: new Date(now) });
+    expect(result.scored).toBe(1);
+    expect(await count(s.db, "select count(*) as n from customer_score where customer_id = 'n-1'")).toBe(0);
+    expect(await count(s.db, "select count(*) as n from score_history where customer_id = 'n-1'")).toBe(0);
+    expect(await count(s.db, "select count(*) as n from event_outbox where customer_id = 'n-1' and kind <> 'tombstone'")).toBe(0);
+    expect(await count(s.db, "select count(*) as n from customer_score where customer_id = 'n-2'")).toBe(1);
+  });
+
   it("the sweep carries out requests whose worker never got to them, once", async () => {
     const s = await bed.scenario({ partitions: 1 });
     await migrate(s.db);

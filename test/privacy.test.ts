@@ -48,9 +48,14 @@ describe("finding a customer in stored mail", () => {
     expect(mentions("href=\"https://crm/x?q=Zo%C3%AB.M%C3%BCller%40example.com\"", needles)).toBe(true);
   });
 
-  it("names shorter than three characters are not searched (the id still finds the customer)", () => {
+  it("one-word or short names are not searched (ordinary words, initials); the id still finds the customer", () => {
     const short = needlesOf({ customerId: "c-9", emails: [], names: ["Al"] });
     expect(mentions("Al and Alice", short)).toBe(false);
+    // A customer called "Active" must not withdraw every digest that says "active".
+    const word = needlesOf({ customerId: "c-9", emails: [], names: ["Active"] });
+    expect(mentions("Lifecycle: active since 2026-01-01", word)).toBe(false);
+    expect(mentions("c-9,Active,,", word)).toBe(true);
+    expect(mentions("Dear team, Ann Lee wrote", needlesOf({ customerId: "c-9", emails: [], names: ["Ann Lee"] }))).toBe(true);
   });
 });
 

@@ -16,7 +16,7 @@
 import type pg from "pg";
 import type { Logger } from "../log.js";
 import { sqlState } from "../store/errors.js";
-import { eraseCustomer, type ErasureResult } from "./erasure.js";
+import { ErasureFilesError, eraseCustomer, type ErasureResult } from "./erasure.js";
 
 interface Claimed {
   event_id: string;
@@ -83,6 +83,18 @@ export async function runErasureRequests(opts: ErasureRequestsOptions, customers
       // The error text can quote data (a driver message): the row and the log get its class only.
       const what = `${(err as Error).name ?? "Error"}${sqlState(err) ? ` (SQLSTATE ${sqlState(err)})` : ""}`;
       opts.logger.error({ eventId: r.event_id, error: what, attempts: r.attempts }, "erasure request failed; retried later");
+      if (err instanceof ErasureFilesError) {
+        // The transaction deleted the request with everything else; only the files are left. A
+        // request row again (same source, backed off) lets the sweep repeat the erasure, which
+        // is idempotent in the database and finds the remaining copies by the customer id.
+        await opts.pool.query(
+          `insert into erasure_request (event_id, customer_id, requested_at, source_topic, source_partition, source_offset, attempts, next_attempt_at, last_error)
+           values ($1, $2, $3, $4, $5, $6, $7, now() + least($9::float8, $8::float8 * power(2, $7)) * interval '1 millisecond', $10)
+           on conflict (event_id) do update set attempts = excluded.attempts, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error`,
+          [`${r.event_id}:files`, customerId, r.requested_at, r.source_topic, r.source_partition, r.source_offset, r.attempts, LEASE_MS, MAX_BACKOFF_MS, what],
+        ).catch((e: unknown) => opts.logger.error({ eventId: r.event_id, error: (e as Error).name }, "erasure request: the retry of the files could not be recorded"));
+        continue;
+      }
       await opts.pool.query("update erasure_request set last_error = $2 where customer_id = $1", [customerId, what]).catch(() => undefined);
     }
   }

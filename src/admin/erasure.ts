@@ -23,7 +23,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { deleteFileMessages } from "../outreach/transport.js";
-import { ERASURE_BARRIER_EXCLUSIVE_SQL } from "../store/erasure-barrier.js";
+import { ERASURE_BARRIER_EXCLUSIVE_SQL, customerHashSql } from "../store/erasure-barrier.js";
 import { inTransaction } from "../store/tx.js";
 import { CUSTOMER_TABLES, customerIdentity, findDeadLetters, findMails, mailMatcher } from "./customer-data.js";
 
@@ -89,9 +89,10 @@ async function eraseInDatabase(pool: pg.Pool, customerId: string, opts: EraseOpt
     const tombstoneEventId = randomUUID();
     await tx.query("insert into event_outbox (event_id, kind, customer_id, payload) values ($1, 'tombstone', $2, null)", [tombstoneEventId, customerId]);
     const { rows } = await tx.query<{ id: string; customer_hash: string }>(
-      `insert into customer_erasure (customer_hash, source, requested_by, reason, requested_at, removed)
-       select encode(sha256(convert_to(s.salt || ':' || $1, 'UTF8')), 'hex'), $2, $3, $4, coalesce($5, now()), $6::jsonb
-         from erasure_salt s
+      // erased_at is the commit's neighbourhood, not the transaction's start (now()): rescoring pages
+      // compare it with when they read, and this transaction may have waited for the barrier and scanned long.
+      `insert into customer_erasure (customer_hash, source, requested_by, reason, requested_at, removed, erased_at)
+       select ${customerHashSql("$1::text")}, $2, $3, $4, coalesce($5, now()), $6::jsonb, clock_timestamp()
        returning id, customer_hash`,
       [customerId, opts.source, opts.requestedBy, opts.reason ?? null, opts.requestedAt ?? null, JSON.stringify(removed)],
     );
@@ -99,6 +100,14 @@ async function eraseInDatabase(pool: pg.Pool, customerId: string, opts: EraseOpt
     if (!audit) throw new Error("erasure_salt has no row: the erasure migration did not run completely");
     return { result: { auditId: Number(audit.id), customerHash: audit.customer_hash, removed, tombstoneEventId }, matcher: mailMatcher(who) };
   });
+}
+
+/** The database part committed, the file transport's copies were not all deleted: erase again to retry them. */
+export class ErasureFilesError extends Error {
+  constructor(readonly auditId: number, message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = "ErasureFilesError";
+  }
 }
 
 /**
@@ -114,8 +123,8 @@ export async function eraseCustomer(pool: pg.Pool, customerId: string, opts: Era
     } catch (err) {
       // The database part is done and cannot be repeated with the addresses (they are gone); a
       // second erasure still finds the files by the id, which digests and alerts always show.
-      throw new Error(`erased in the database (audit ${result.auditId}), but deleting the .eml copies in ${opts.outboxDir} failed: ` +
-        `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; erase again to retry the files`, { cause: err });
+      throw new ErasureFilesError(result.auditId, `erased in the database (audit ${result.auditId}), but deleting the .eml copies in ${opts.outboxDir} failed: ` +
+        `${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; erase again to retry the files`, err);
     }
     await pool.query("update customer_erasure set removed = removed || jsonb_build_object('eml_files', $2::int) where id = $1", [result.auditId, result.removed.eml_files]);
   }

@@ -6,8 +6,9 @@
  * A match must stand alone: the characters next to it are not letters, digits, "_" or "-", so
  * customer "c-1" does not match "c-10" or "abc-1", while "(c-1)", "c-1," or "/customers/c-1" do.
  * Each needle is also looked for as the digest writes it: HTML-escaped, CSV-quoted, URL-encoded
- * (CRM links). Names shorter than three characters are not searched (they would match initials
- * everywhere); the id, which digests and alerts always show, still finds such a customer.
+ * (CRM links). A name is searched only when it has at least two words and three characters: a
+ * one-word name ("Active", "Value", "Al") is also an ordinary word or initials, and would withdraw
+ * every digest that uses it. The id, which digests and alerts always show, still finds such a customer.
  */
 import { escapeHtml } from "../lib/html.js";
 
@@ -25,6 +26,10 @@ export interface CustomerIdentity {
 
 const MIN_NAME_LENGTH = 3;
 
+function isSearchableName(name: string): boolean {
+  return [...name].length >= MIN_NAME_LENGTH && name.split(/\s+/u).length >= 2;
+}
+
 function variants(text: string): string[] {
   return [...new Set([text, escapeHtml(text), text.replace(/"/g, '""'), encodeURIComponent(text)])];
 }
@@ -39,7 +44,7 @@ export function needlesOf(who: CustomerIdentity): Needle[] {
   };
   add(who.customerId, false);
   for (const e of who.emails) if (e.trim() !== "") add(e.trim(), true);
-  for (const n of who.names) if ([...n.trim()].length >= MIN_NAME_LENGTH) add(n.trim(), true);
+  for (const n of who.names) if (isSearchableName(n.trim())) add(n.trim(), true);
   return [...out.values()];
 }
 

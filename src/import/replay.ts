@@ -107,10 +107,15 @@ const REPLAY_LOCK_KEY = 0x63687277; // "chrw"
 export function storeSink(pool: pg.Pool, ref: PartitionRef = REPLAY_REF): ReplaySink {
   let nextOffset: number | null = null;
   let lockClient: pg.PoolClient | null = null;
+  let lockLost: Error | undefined;
   return {
     async write(batch) {
+      if (lockLost) throw new Error(`replay lock lost: ${lockLost.message}`, { cause: lockLost });
       if (nextOffset === null) {
         lockClient = await pool.connect();
+        // The lock lives as long as this session: a lost connection (a database restart) ends the
+        // replay at the next write instead of crashing the process, and the client is discarded.
+        lockClient.on("error", (err) => (lockLost ??= err));
         await lockClient.query("select pg_advisory_lock($1)", [REPLAY_LOCK_KEY]);
         nextOffset = (await readStoredOffsets(pool, ref.groupId, ref.topic)).get(ref.partition) ?? 0;
       }
@@ -132,7 +137,7 @@ export function storeSink(pool: pg.Pool, ref: PartitionRef = REPLAY_REF): Replay
     async close() {
       if (!lockClient) return;
       await lockClient.query("select pg_advisory_unlock($1)", [REPLAY_LOCK_KEY]).catch(() => undefined);
-      lockClient.release();
+      lockClient.release(lockLost);
       lockClient = null;
     },
   };

@@ -270,6 +270,14 @@ async function sendOne(
   const signal = ctx.opts.signal
     ? AbortSignal.any([ctx.opts.signal, AbortSignal.timeout(ctx.sendTimeoutMs)])
     : AbortSignal.timeout(ctx.sendTimeoutMs);
+  // The row may have gone since the claim: an erasure (admin/erasure.ts) deletes every message that
+  // mentions the customer, claimed ones included, and what it deleted must not go out afterwards.
+  // One indexed read per message; what is left is an erasure committing during this one send.
+  const { rowCount } = await pool.query("select 1 from outbox_message where id = $1 and claim_token = $2 and status = 'pending'", [row.id, token]);
+  if (rowCount === 0) {
+    log?.info({ outboxId: row.id, kind: row.kind }, "outbox: message withdrawn or taken over since the claim; not sent");
+    return { result: "lost", relayDown: false };
+  }
   const started = Date.now();
   let sendError: Error | undefined;
   try {

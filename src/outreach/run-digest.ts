@@ -21,7 +21,7 @@ import { localDate, startOfLocalWeek, type Period } from "../kpi/period.js";
 import { kpiChange, type KpiChange } from "../kpi/report.js";
 import { readSegmentTrend, recordSegmentSnapshot, settleSegmentChurn, type SegmentTrend } from "../kpi/segment-trends.js";
 import type { Logger } from "../log.js";
-import { ERASURE_BARRIER_SHARED_SQL } from "../store/erasure-barrier.js";
+import { erasedSinceSql, passErasureBarrier } from "../store/erasure-barrier.js";
 import type { Queryable } from "../store/queryable.js";
 import { inTransaction, inTransactionOr, Rollback } from "../store/tx.js";
 import { mailFormat } from "./format.js";
@@ -118,6 +118,8 @@ type Selected = { kind: "at-risk"; candidates: Candidate[] } | { kind: "winback"
 type Through = ({ kind: "at-risk"; customers: Candidate[] } | { kind: "winback"; customers: WinbackCandidate[] }) & { inCooldown: number };
 
 type SegmentContext = Selected & {
+  /** When the candidates were read: erasures since then are checked before anything is written. */
+  readAt: Date;
   trend: SegmentTrend | null;
   segmentKpis: KpiChange[] | null;
 };
@@ -154,18 +156,25 @@ export async function runDigest(pool: pg.Pool, opts: RunDigestOptions): Promise<
  * (store/erasure-barrier.ts) first, so a customer erased since the read is left out and an erasure
  * that starts now waits until this transaction has committed (and then removes what it wrote). The
  * test is the customer's state row, which at-risk (scored) and win-back (unscored) customers both
- * have and an erasure deletes.
+ * have and an erasure deletes, and, when someone was erased since the read, that the row is not a
+ * new history begun after the erasure.
  */
-async function stillHeld<T extends { customerId: string }>(tx: Queryable, candidates: readonly T[]): Promise<T[]> {
-  await tx.query(ERASURE_BARRIER_SHARED_SQL);
+async function stillHeld<T extends { customerId: string }>(tx: Queryable, candidates: readonly T[], readAt: Date): Promise<T[]> {
+  const since = await passErasureBarrier(tx, readAt);
   if (candidates.length === 0) return [];
-  const { rows } = await tx.query<{ customer_id: string }>("select customer_id from customer_state where customer_id = any($1::text[])", [candidates.map((c) => c.customerId)]);
+  // A state row that exists may still be a new history begun after an erasure: not the one read.
+  const { rows } = await tx.query<{ customer_id: string }>(
+    `select customer_id from customer_state where customer_id = any($1::text[])
+        and ($2::timestamptz is null or not ${erasedSinceSql("customer_id", "$2::timestamptz")})`,
+    [candidates.map((c) => c.customerId), since],
+  );
   const present = new Set(rows.map((r) => r.customer_id));
   return candidates.filter((c) => present.has(c.customerId));
 }
 
 async function segmentContext(pool: pg.Pool, segment: Segment, opts: RunDigestOptions): Promise<SegmentContext> {
   const winback = isWinbackSegment(segment.when);
+  const readAt = new Date();
   // "" attaches no listing: each list reads its own ledger in its transaction.
   const selected: Selected = winback
     ? { kind: "winback", candidates: await winbackCandidates(pool, segment, opts.now, "") }
@@ -177,7 +186,7 @@ async function segmentContext(pool: pg.Pool, segment: Segment, opts: RunDigestOp
     const members = selected.kind === "winback" ? selected.candidates.map((c) => ({ customerId: c.customerId, valueAtRisk: c.value })) : selected.candidates;
     // The week's member list must not name a customer erased since the candidates were read.
     await inTransaction(pool, async (tx) =>
-      recordSegmentSnapshot(tx, segment.id, startOfLocalWeek(opts.now, opts.timeZone), await stillHeld(tx, members), opts.now));
+      recordSegmentSnapshot(tx, segment.id, startOfLocalWeek(opts.now, opts.timeZone), await stillHeld(tx, members, readAt), opts.now));
     await settleSegmentChurn(pool, segment.id, opts.now, {
       timeZone: opts.timeZone, ...(opts.kpiPeriod?.activeWindowDays ? { activeWindowDays: opts.kpiPeriod.activeWindowDays } : {}),
       measure: winback ? "wonBack" : "churn",
@@ -193,7 +202,7 @@ async function segmentContext(pool: pg.Pool, segment: Segment, opts: RunDigestOp
     const prev = previous ? await computeKpis(pool, { ...previous, ...window, customers }) : null;
     segmentKpis = kpiChange(cur.values, prev?.values ?? null);
   }
-  return { ...selected, trend, segmentKpis };
+  return { ...selected, readAt, trend, segmentKpis };
 }
 
 async function trajectories(db: pg.PoolClient, customers: readonly Candidate[], now: Date): Promise<Map<string, Trajectory>> {
@@ -227,7 +236,7 @@ async function digestOne(
     }
     const listings = await loadListings(client, ledger);
     // Candidates were read before this transaction: leave out anyone erased since.
-    const held = new Set((await stillHeld<{ customerId: string }>(client, context.candidates)).map((c) => c.customerId));
+    const held = new Set((await stillHeld<{ customerId: string }>(client, context.candidates, context.readAt)).map((c) => c.customerId));
     const alive = <T extends { customerId: string }>(list: readonly T[]) => list.filter((c) => held.has(c.customerId));
     const timeZone = list.timeZone ?? opts.timeZone;
     const text = segmentTextFor(segment, list.locale);

@@ -124,8 +124,8 @@ async function writePage(pc: PageContext, rows: readonly RawPageRow[], readAt: D
   });
   const outcome = await inTransaction(deps.pool, async (client) => {
     // The page was read a while ago: a customer erased since must not be written back.
-    const onlyExisting = await passErasureBarrier(client, readAt);
-    const wctx = { asOf, seq, modelVersion: model.artifact.modelVersion, onlyExisting };
+    const erasedSince = await passErasureBarrier(client, readAt);
+    const wctx = { asOf, seq, modelVersion: model.artifact.modelVersion, erasedSince };
     const scored = await writeScores(client, page.scores, wctx);
     const unscored = await writeUnscored(client, page.unscored, wctx);
     await recordFailures(client, page.failed, { now: asOf, modelVersion: model.artifact.modelVersion, backoff: deps.failureBackoff });

@@ -10,6 +10,7 @@
  */
 import type pg from "pg";
 import { column, splitColumn } from "../store/columns.js";
+import { erasedSinceSql } from "../store/erasure-barrier.js";
 import type { OutboxEvent } from "../publish/event-outbox.js";
 import type { Reason } from "./reasons.js";
 import type { ScoreWrite, UnscoredWrite } from "./plan.js";
@@ -19,11 +20,13 @@ export interface WriteContext {
   seq: number;
   modelVersion: string;
   /**
-   * A customer was erased since the page was read (store/erasure-barrier.ts): write only customers
-   * whose state still exists, so an erased one is not written back. Off, the statements carry no
-   * extra lookup (the planner drops the test: unnamed statements are planned with their parameters).
+   * Set when a customer was erased since the page was read (store/erasure-barrier.ts): write only
+   * customers whose state still exists and who were not erased since this time (a new event may
+   * have started a new state row after the erasure), so an erased one is not written back. Unset,
+   * the statements carry no extra lookup (the planner drops the test: unnamed statements are
+   * planned with their parameters).
    */
-  onlyExisting?: boolean;
+  erasedSince?: Date | null;
 }
 
 export interface ScoreRow {
@@ -59,7 +62,7 @@ with x as (
          x.lc, x.b::boolean as b, x.h::boolean as h
     from unnest(${splitColumn(1)}, ${splitColumn(2)}, ${splitColumn(3)}, ${splitColumn(4)}, ${splitColumn(5)}, ${splitColumn(6)},
                 ${splitColumn(7)}, ${splitColumn(8)}, ${splitColumn(9)}, ${splitColumn(10)}) as x(i, s, l, r, v, p, g, lc, b, h)
-   where not $19::boolean or exists (select 1 from customer_state st where st.customer_id = x.i)
+   where not $19::boolean or (exists (select 1 from customer_state st where st.customer_id = x.i) and not ${erasedSinceSql("x.i", "$20::timestamptz")})
 ),
 newer_unscored as (
   select u.customer_id from unscored_customer u join x on u.customer_id = x.i
@@ -122,7 +125,7 @@ export function scoreParams(rows: readonly ScoreRow[]): StatementParams {
 /** Upserts scores (and their history and events); returns the customers actually written. */
 export async function writeScores(client: pg.ClientBase, params: StatementParams, ctx: WriteContext): Promise<Set<string>> {
   if (params.count === 0) return new Set();
-  const { rows: written } = await client.query<{ customer_id: string }>(SCORES_SQL, [...params.columns, ctx.asOf, ctx.seq, ctx.modelVersion, ...params.events, ctx.onlyExisting ?? false]);
+  const { rows: written } = await client.query<{ customer_id: string }>(SCORES_SQL, [...params.columns, ctx.asOf, ctx.seq, ctx.modelVersion, ...params.events, ctx.erasedSince != null, ctx.erasedSince ?? null]);
   return new Set(written.map((r) => r.customer_id));
 }
 
@@ -130,7 +133,7 @@ const UNSCORED_SQL = `
 with x as (
   select x.i, x.st, x.si::timestamptz as si, x.v::float8 as v, x.n::int as n, x.ua::timestamptz as ua
     from unnest(${splitColumn(1)}, ${splitColumn(2)}, ${splitColumn(3)}, ${splitColumn(4)}, ${splitColumn(5)}, ${splitColumn(6)}) as x(i, st, si, v, n, ua)
-   where not $14::boolean or exists (select 1 from customer_state s where s.customer_id = x.i)
+   where not $14::boolean or (exists (select 1 from customer_state s where s.customer_id = x.i) and not ${erasedSinceSql("x.i", "$15::timestamptz")})
 ),
 newer_score as (
   select c.customer_id from customer_score c join x on c.customer_id = x.i
@@ -171,6 +174,6 @@ export function unscoredParams(rows: readonly UnscoredRow[]): StatementParams {
 /** Records stage changes outside the population (and drops their scores); returns the customers written. */
 export async function writeUnscored(client: pg.ClientBase, params: StatementParams, ctx: WriteContext): Promise<Set<string>> {
   if (params.count === 0) return new Set();
-  const { rows: written } = await client.query<{ customer_id: string }>(UNSCORED_SQL, [...params.columns, ctx.asOf, ctx.seq, ...params.events, ctx.onlyExisting ?? false]);
+  const { rows: written } = await client.query<{ customer_id: string }>(UNSCORED_SQL, [...params.columns, ctx.asOf, ctx.seq, ...params.events, ctx.erasedSince != null, ctx.erasedSince ?? null]);
   return new Set(written.map((r) => r.customer_id));
 }

@@ -263,6 +263,8 @@ function parentCommand(pid: number): string | null {
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
+  // A server going down meanwhile surfaces as the query's error; the event must not crash us.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     const found = await client.query("select 1 from pg_database where datname = $1", [database]);

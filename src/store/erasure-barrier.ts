@@ -30,16 +30,32 @@ export const ERASURE_BARRIER_SHARED_SQL = `select pg_advisory_xact_lock_shared($
 const CLOCK_MARGIN_MS = 10 * 60_000;
 
 /**
- * Takes the barrier (shared) in the caller's transaction and says whether any customer was
- * erased since `readAt`, when the caller read what it is about to write: if so, it must leave out
- * customers whose state is gone. Two statements on purpose: a statement's snapshot is taken before
- * it waits for the lock, so the check must come after it.
+ * The audit's key for a customer id (SQL over the id expression `idExpr`): a salted SHA-256, so
+ * customer_erasure names nobody in clear. The one definition, for the erasure and its checks.
  */
-export async function passErasureBarrier(tx: Queryable, readAt: Date): Promise<boolean> {
+export function customerHashSql(idExpr: string): string {
+  return `(select encode(sha256(convert_to(s.salt || ':' || ${idExpr}, 'UTF8')), 'hex') from erasure_salt s)`;
+}
+
+/** SQL: the customer `idExpr` was erased at or after the timestamptz `sinceExpr`. */
+export function erasedSinceSql(idExpr: string, sinceExpr: string): string {
+  return `exists (select 1 from customer_erasure e where e.erased_at >= ${sinceExpr} and e.customer_hash = ${customerHashSql(idExpr)})`;
+}
+
+/**
+ * Takes the barrier (shared) in the caller's transaction and says whether any customer was
+ * erased since `readAt`, when the caller read what it is about to write: if so it returns the time
+ * to check erasures from (null: none), and the caller must leave out customers whose state is gone
+ * or who were erased since (a new event may have started a new state row after the erasure, which
+ * the old read must not overwrite). Two statements on purpose: a statement's snapshot is taken
+ * before it waits for the lock, so the check must come after it.
+ */
+export async function passErasureBarrier(tx: Queryable, readAt: Date): Promise<Date | null> {
   await tx.query(ERASURE_BARRIER_SHARED_SQL);
+  const since = new Date(readAt.getTime() - CLOCK_MARGIN_MS);
   const { rows } = await tx.query<{ erased: boolean }>(
     "select exists(select 1 from customer_erasure where erased_at >= $1) as erased",
-    [new Date(readAt.getTime() - CLOCK_MARGIN_MS)],
+    [since],
   );
-  return rows[0]?.erased ?? true;
+  return (rows[0]?.erased ?? true) ? since : null;
 }

@@ -10,6 +10,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type pg from "pg";
+import { withClient } from "./tx.js";
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../../prisma/migrations", import.meta.url));
 
@@ -53,53 +54,54 @@ export interface MigrateResult {
 /** Applies pending migrations; safe to call from several workers at once (advisory lock). */
 export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<MigrateResult> {
   const migrations = await loadMigrations(dir);
-  const client = await pool.connect();
-  try {
-    // A migration may rebuild a large table, and other workers wait here for the first one: the
-    // pool's statement timeout is for the hot paths, not for this session.
-    await client.query("set statement_timeout = 0");
-    await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
-    await client.query(BOOKKEEPING_DDL);
-    const { rows } = await client.query<{ migration_name: string; checksum: string }>(
-      `select migration_name, checksum from "_prisma_migrations"
-        where finished_at is not null and rolled_back_at is null`,
-    );
-    const done = new Map(rows.map((r) => [r.migration_name, r.checksum]));
-    const applied: string[] = [];
-    for (const m of migrations) {
-      const previous = done.get(m.name);
-      if (previous !== undefined) {
-        if (previous !== m.checksum) {
-          throw new Error(
-            `migration ${m.name} was changed after it was applied (checksum differs); ` +
-              "add a new migration instead of editing an applied one",
-          );
+  // withClient: a connection lost while the lock is held (a restart) fails the run, not the process.
+  return withClient(pool, async (client) => {
+    try {
+      // A migration may rebuild a large table, and other workers wait here for the first one: the
+      // pool's statement timeout is for the hot paths, not for this session.
+      await client.query("set statement_timeout = 0");
+      await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+      await client.query(BOOKKEEPING_DDL);
+      const { rows } = await client.query<{ migration_name: string; checksum: string }>(
+        `select migration_name, checksum from "_prisma_migrations"
+          where finished_at is not null and rolled_back_at is null`,
+      );
+      const done = new Map(rows.map((r) => [r.migration_name, r.checksum]));
+      const applied: string[] = [];
+      for (const m of migrations) {
+        const previous = done.get(m.name);
+        if (previous !== undefined) {
+          if (previous !== m.checksum) {
+            throw new Error(
+              `migration ${m.name} was changed after it was applied (checksum differs); ` +
+                "add a new migration instead of editing an applied one",
+            );
+          }
+          continue;
         }
-        continue;
+        await client.query("begin");
+        try {
+          const id = randomUUID();
+          await client.query(
+            `insert into "_prisma_migrations" (id, checksum, migration_name, started_at) values ($1, $2, $3, now())`,
+            [id, m.checksum, m.name],
+          );
+          await client.query(m.sql);
+          await client.query(
+            `update "_prisma_migrations" set finished_at = now(), applied_steps_count = 1 where id = $1`,
+            [id],
+          );
+          await client.query("commit");
+        } catch (err) {
+          await client.query("rollback");
+          throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+        }
+        applied.push(m.name);
       }
-      await client.query("begin");
-      try {
-        const id = randomUUID();
-        await client.query(
-          `insert into "_prisma_migrations" (id, checksum, migration_name, started_at) values ($1, $2, $3, now())`,
-          [id, m.checksum, m.name],
-        );
-        await client.query(m.sql);
-        await client.query(
-          `update "_prisma_migrations" set finished_at = now(), applied_steps_count = 1 where id = $1`,
-          [id],
-        );
-        await client.query("commit");
-      } catch (err) {
-        await client.query("rollback");
-        throw new Error(`migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
-      }
-      applied.push(m.name);
+      return { applied, alreadyApplied: migrations.length - applied.length };
+    } finally {
+      await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      await client.query("reset statement_timeout").catch(() => undefined);
     }
-    return { applied, alreadyApplied: migrations.length - applied.length };
-  } finally {
-    await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => undefined);
-    await client.query("reset statement_timeout").catch(() => undefined);
-    client.release();
-  }
+  });
 }

@@ -42,6 +42,9 @@ export async function* rawEventsByCustomer(
   // The deployment's own limits (MAX_AMOUNT...), so rows ingest accepted are not skipped here.
   const { churnEvent } = buildEventSchemas({ ...DEFAULT_LIMITS, ...opts.limits });
   const client = await pool.connect();
+  // Held across the generator's yields: a lost connection must fail the next fetch, not the process.
+  let lost: Error | undefined;
+  client.on("error", (err) => (lost ??= err));
   let open = false;
   try {
     await client.query("begin isolation level repeatable read read only");
@@ -77,7 +80,7 @@ export async function* rawEventsByCustomer(
     open = false;
   } finally {
     if (open) await client.query("rollback").catch(() => undefined);
-    client.release();
+    client.release(lost);
   }
 }
 

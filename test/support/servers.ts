@@ -57,9 +57,14 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     async createDatabase(name: string) {
       const { default: pgLib } = await import("pg");
       const client = new pgLib.Client({ connectionString: pg.url });
+      // Fault tests restart the server; a connection that outlived its query must not crash the run.
+      client.on("error", () => undefined);
       await client.connect();
-      await client.query(`create database "${name}"`);
-      await client.end();
+      try {
+        await client.query(`create database "${name}"`);
+      } finally {
+        await client.end();
+      }
       return `${base}/${name}`;
     },
     async restart(downMs: number) {
