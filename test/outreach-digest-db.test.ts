@@ -25,6 +25,7 @@ import {
   messageIdOf,
   parseSegments,
   runDigest,
+  winbackCandidates,
   type MailIdentity,
 } from "../src/outreach/index.js";
 import { rescore } from "../src/scoring/rescore.js";
@@ -348,5 +349,9 @@ describe("win-back digests of the shipped example segments", () => {
       segments: [winback], now: new Date(now + DAY), timeZone: "Europe/Berlin", baseCurrency: "EUR", from: FROM, cooldownDays: 7, logger: log,
     });
     expect(next.map((r) => [r.status, r.customers, r.inCooldown])).toEqual([["enqueued", 0, 3], ["enqueued", 0, 3]]);
+
+    // l2 buys again: until the next rescoring unscored_customer still says lapsed, the list does not.
+    await putStates(pool, [buyer("l2", now, 1, 12, 9, 150)]);
+    expect((await winbackCandidates(pool, winback, new Date(now + DAY), "")).map((c) => c.customerId).sort()).toEqual(["l1", "l3"]);
   }, 60_000);
 });

@@ -205,7 +205,7 @@ interface WinbackRow {
  * `value` is unscored_customer's: the expected 12-month spend when their stage began, at the rate
  * they bought until then (scoring/value.ts valueBefore; today's rate would shrink with every silent
  * day and put the longest-gone last whatever they spent). A customer who buys again is rescored
- * into customer_score and is gone from here at the next rescoring.
+ * into customer_score at the next rescoring, and left out here already (boughtSince).
  */
 export async function winbackCandidates(db: Queryable, segment: Segment, now: Date, ledger: string = segment.id): Promise<WinbackCandidate[]> {
   const w = segment.when;
@@ -231,7 +231,16 @@ export async function winbackCandidates(db: Queryable, segment: Segment, now: Da
       listing: listingOf(r),
       contact: r.state === null ? null : outcomesOf(r.state),
     }))
-    .filter((c) => matchesSegment(c, w));
+    .filter((c, i) => !boughtSince(rows[i]!) && matchesSegment(c, w));
+}
+
+/**
+ * A purchase after the stage began (a lapse ends at a purchase, a cancellation too): the customer is
+ * back, and unscored_customer only says otherwise until the next rescoring catches up.
+ */
+function boughtSince(r: WinbackRow): boolean {
+  const last = r.state?.purchases.lastAt ?? null;
+  return last !== null && r.since !== null && last > r.since.getTime();
 }
 
 export interface DigestSelection {
