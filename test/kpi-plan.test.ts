@@ -3,22 +3,18 @@
  * three years of events, EXPLAIN shows index range scans bounded by the period and no sequential
  * scan of raw_event, and the results equal the whole-history formulation the queries replaced.
  */
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeKpiCounts, type KpiCounts } from "../src/kpi/index.js";
 import type { Queryable } from "../src/store/queryable.js";
-import { migrate } from "../src/store/migrate.js";
-import { startTestPostgres, type TestPostgres } from "./support/servers.js";
+import { startMigratedPostgres, stopMigratedPostgres, type TestPostgres } from "./support/servers.js";
 
 let server: TestPostgres;
 let pool: pg.Pool;
 const EVENTS = 60_000;
 
 beforeAll(async () => {
-  server = await startTestPostgres();
-  pool = new pg.Pool({ connectionString: server.url, max: 4 });
-  pool.on("error", () => undefined);
-  await migrate(pool);
+  ({ server, pool } = await startMigratedPostgres(4));
   const client = await pool.connect();
   try {
     // Three years of events for 3,000 customers, drawn by a seeded generator: mostly purchases,
@@ -45,8 +41,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await pool?.end();
-  await server?.stop();
+  await stopMigratedPostgres({ server, pool });
 });
 
 /** The queries before they were bounded: every purchase and cancellation up to the period's end. */

@@ -2,32 +2,22 @@
  * retention_outcome against a real PostgreSQL: outcome events written through the ingest batch
  * writer change who the digest lists (the cooldown rules), and feed the saved KPI.
  */
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ChurnEvent, RetentionOutcomeKind } from "../src/events/schema.js";
 import { writeBatch, type PartitionRef } from "../src/ingest/write/batch-writer.js";
 import { computeSavedKpi, describeSavedKpi, judgedPeriod } from "../src/kpi/index.js";
 import { inCooldown, parseSegments, runDigest, selectForDigest } from "../src/outreach/index.js";
-import { migrate } from "../src/store/migrate.js";
 import { DAY_MS as DAY } from "../src/lib/time.js";
-import { startTestPostgres, type TestPostgres } from "./support/servers.js";
+import { startMigratedPostgres, stopMigratedPostgres, type TestPostgres } from "./support/servers.js";
 
 let server: TestPostgres;
 let pool: pg.Pool;
 let offset = 0;
 let seq = 0;
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  pool = new pg.Pool({ connectionString: server.url, max: 4 });
-  pool.on("error", () => undefined);
-  await migrate(pool);
-}, 120_000);
-
-afterAll(async () => {
-  await pool?.end();
-  await server?.stop();
-});
+beforeAll(async () => ({ server, pool } = await startMigratedPostgres(4)), 120_000);
+afterAll(() => stopMigratedPostgres({ server, pool }));
 
 beforeEach(async () => {
   await pool.query("truncate raw_event, customer_state, customer_score, score_history, outreach_listing, outbox_message, consumer_offset");

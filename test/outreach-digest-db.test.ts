@@ -6,7 +6,7 @@
  * segments after a real rescoring: lapsed customers listed by value, in no at-risk digest.
  */
 import { simpleParser, type ParsedMail } from "mailparser";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { applyEvent } from "../src/features/index.js";
 import { emptyState, type CustomerState } from "../src/features/state.js";
@@ -29,10 +29,9 @@ import {
   type MailIdentity,
 } from "../src/outreach/index.js";
 import { rescore } from "../src/scoring/rescore.js";
-import { migrate } from "../src/store/migrate.js";
 import { sharedTestArtifact } from "./support/model.js";
 import { buyer, cancellationAt, putStates } from "./support/scoring.js";
-import { startTestPostgres, type TestPostgres } from "./support/servers.js";
+import { startMigratedPostgres, stopMigratedPostgres, type TestPostgres } from "./support/servers.js";
 
 const log = createLogger("silent");
 const FROM = "Churnwatch <churnwatch@example.com>";
@@ -41,18 +40,8 @@ const ID_A: MailIdentity = { deploymentId: "prod-eu", domain: "example.com" };
 let server: TestPostgres;
 let pool: pg.Pool;
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  pool = new pg.Pool({ connectionString: server.url, max: 4 });
-  // Idle connections terminated when the server stops must not fail the run.
-  pool.on("error", () => undefined);
-  await migrate(pool);
-}, 120_000);
-
-afterAll(async () => {
-  await pool?.end();
-  await server?.stop();
-});
+beforeAll(async () => ({ server, pool } = await startMigratedPostgres(4)), 120_000);
+afterAll(() => stopMigratedPostgres({ server, pool }));
 
 beforeEach(async () => {
   await pool.query("truncate outbox_message, outreach_listing, customer_score, unscored_customer, customer_state, score_history, segment_snapshot, raw_event, event_outbox");

@@ -16,23 +16,19 @@ import { startScheduler, type JobSpec, type Scheduler } from "../src/schedule/sc
 import type { JobPolicy } from "../src/schedule/policy.js";
 import { MIGRATIONS_DIR, migrate } from "../src/store/migrate.js";
 import { waitFor } from "./support/kafka.js";
-import { startTestPostgres, type TestPostgres } from "./support/servers.js";
+import { startMigratedPostgres, stopMigratedPostgres, type TestPostgres } from "./support/servers.js";
 
 let server: TestPostgres;
 let pool: pg.Pool;
 const schedulers: Scheduler[] = [];
 
 beforeAll(async () => {
-  server = await startTestPostgres();
-  pool = new pg.Pool({ connectionString: server.url, max: 8 });
-  pool.on("error", () => undefined);
-  await migrate(pool);
+  ({ server, pool } = await startMigratedPostgres(8));
 }, 120_000);
 
 afterAll(async () => {
   for (const s of schedulers) s.stop();
-  await pool?.end();
-  await server?.stop();
+  await stopMigratedPostgres({ server, pool });
 });
 
 /** Manual sweeps only (sweepMs is an hour), short leases and backoffs. */

@@ -3,28 +3,18 @@
  * batches; newer rows, pending mail, open job slots, unsent dead letters and (by default) raw
  * events stay; each batch's selection is an index range scan.
  */
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/config.js";
 import { DAY_MS } from "../src/lib/time.js";
 import { RETENTION_TARGETS, batchDeleteSql, batchSelectSql, runRetention, type RetentionOptions } from "../src/schedule/retention.js";
-import { migrate } from "../src/store/migrate.js";
-import { startTestPostgres, type TestPostgres } from "./support/servers.js";
+import { startMigratedPostgres, stopMigratedPostgres, type TestPostgres } from "./support/servers.js";
 
 let server: TestPostgres;
 let pool: pg.Pool;
 
-beforeAll(async () => {
-  server = await startTestPostgres();
-  pool = new pg.Pool({ connectionString: server.url, max: 4 });
-  pool.on("error", () => undefined);
-  await migrate(pool);
-}, 120_000);
-
-afterAll(async () => {
-  await pool?.end();
-  await server?.stop();
-});
+beforeAll(async () => ({ server, pool } = await startMigratedPostgres(4)), 120_000);
+afterAll(() => stopMigratedPostgres({ server, pool }));
 
 const NOW = new Date("2026-12-01T03:30:00Z");
 const ago = (days: number) => new Date(NOW.getTime() - days * DAY_MS);

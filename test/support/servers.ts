@@ -3,7 +3,9 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { startEmbeddedPostgres } from "../../src/store/embedded.js";
+import { migrate } from "../../src/store/migrate.js";
 import { startLocalBroker, type LocalBroker, type TopicSpec } from "../../scripts/kafka-broker/broker.js";
 
 export async function freePort(): Promise<number> {
@@ -83,6 +85,23 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A throw-away server with the schema migrated and a pool on it: what most database tests start
+ * with. Idle connections terminated when the server stops must not fail the run, hence the handler.
+ */
+export async function startMigratedPostgres(max = 4): Promise<{ server: TestPostgres; pool: pg.Pool }> {
+  const server = await startTestPostgres();
+  const pool = new pg.Pool({ connectionString: server.url, max });
+  pool.on("error", () => undefined);
+  await migrate(pool);
+  return { server, pool };
+}
+
+export async function stopMigratedPostgres(db: { server?: TestPostgres; pool?: pg.Pool }): Promise<void> {
+  await db.pool?.end();
+  await db.server?.stop();
 }
 
 export const DEFAULT_TOPICS: TopicSpec[] = [
