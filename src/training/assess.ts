@@ -17,11 +17,11 @@ import { DEFAULT_RISK_BANDS, type RiskBands } from "../model/risk-levels.js";
 import { baselineScorers } from "./baselines.js";
 import { DEFAULT_BOOTSTRAP, type BootstrapOptions } from "./bootstrap.js";
 import { iso, type Dataset, type DatasetManifest, type DatasetRow } from "./dataset.js";
-import { compareWithBaselines, type ScoredSeries } from "./evaluate.js";
-import { describeDoubts } from "./fit.js";
+import type { ScoredSeries } from "./evaluate.js";
+import { testPeriodMetrics } from "./test-period.js";
 import { rawScores } from "./score.js";
 import { DEFAULT_SPLIT, distinctCutoffs, SplitError, timeSplit } from "./split.js";
-import { bandOutcomes, storedBands, type BandOutcome } from "./thresholds.js";
+import type { BandOutcome } from "./thresholds.js";
 
 export class HorizonMismatchError extends Error {
   override name = "HorizonMismatchError";
@@ -119,25 +119,13 @@ export function assessArtifact(artifact: ModelArtifact, dataset: Dataset, opts: 
   const groups = rows.map((r) => r.customerId);
   const baselines = baselineScorers(rows, calibrationRows, dataset.featureNames);
   const bootstrap = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
-  const { series, rocAucGain } = compareWithBaselines(labels, { rankScores: raw, probabilities: served }, baselines, groups, bootstrap);
   const bands = opts.bands ?? DEFAULT_RISK_BANDS;
   const t = artifact.thresholds;
   if (t.medium !== bands.medium || t.high !== bands.high) {
     notes.push(`bands: medium from ${bands.medium}, high from ${bands.high} (the artifact recorded medium ${t.medium}, high ${t.high}${artifact.trainingWindow.testCutoffs ? "" : ", rank-share thresholds of an older artifact"})`);
   }
-  const bandResult = bandOutcomes(served, labels, bands, { groups, bootstrap });
-  const testMetrics: TestMetrics = {
-    cutoffs: evaluatedIso,
-    rows: rows.length,
-    customers: new Set(groups).size,
-    positives,
-    model: series[0]!.metrics,
-    baselines: Object.fromEntries(series.slice(1).map((s) => [s.name, s.metrics])),
-    rocAucGain,
-    bands: storedBands(bandResult),
-    bootstrap: { replicates: bootstrap.replicates, seed: bootstrap.seed, unit: "customer" },
-    doubts: [],
-  };
-  testMetrics.doubts = describeDoubts(testMetrics);
+  const { series, bands: bandResult, testMetrics } = testPeriodMetrics({
+    cutoffs: evaluatedIso, labels, groups, model: { rankScores: raw, probabilities: served }, baselines, bands, bootstrap,
+  });
   return { rows, labels, series, served, bands: bandResult, testMetrics, evaluatedCutoffs: evaluatedIso, notes };
 }

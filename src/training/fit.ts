@@ -21,11 +21,12 @@ import { applyCalibration, chooseCalibration, crossFitCalibrate, type Calibratio
 import { BASELINE_NAMES, baselineScorers, baselineScores } from "./baselines.js";
 import { DEFAULT_BOOTSTRAP, type BootstrapOptions } from "./bootstrap.js";
 import { DEFAULT_ACTIVE_DAYS, churnDefinitionText, countsPerCutoff, iso, populationRule, type CutoffCount, type Dataset, type DatasetRow, type PopulationRule } from "./dataset.js";
-import { compareWithBaselines, metricSet, type ScoredSeries } from "./evaluate.js";
+import { metricSet, type ScoredSeries } from "./evaluate.js";
+import { testPeriodMetrics } from "./test-period.js";
 import { rawScores } from "./score.js";
 import { DEFAULT_GRID, DEFAULT_SEARCH_TREES, forestOptions, searchHyperparameters, type Grid } from "./search.js";
 import { DEFAULT_SPLIT, timeSplit } from "./split.js";
-import { bandOutcomes, storedBands, type BandOutcome } from "./thresholds.js";
+import type { BandOutcome } from "./thresholds.js";
 import { brierScore, rocAuc } from "./metrics.js";
 
 export interface FitOptions {
@@ -202,22 +203,10 @@ export async function fitChurnModel(dataset: Dataset, opts: FitOptions): Promise
   const calibratedTest = applyCalibration(rawTest, calibration);
   const testGroups = split.test.map((r) => r.customerId);
   const baselines = baselineScorers(split.test, split.validation, dataset.featureNames);
-  const { series, rocAucGain } = compareWithBaselines(yTest, { rankScores: rawTest, probabilities: calibratedTest }, baselines, testGroups, bootstrap);
-  const bandResult = bandOutcomes(calibratedTest, yTest, bands, { groups: testGroups, bootstrap });
-  const customers = new Set(testGroups).size;
-  const testMetrics: TestMetrics = {
-    cutoffs: split.testCutoffs.map(iso),
-    rows: split.test.length,
-    customers,
-    positives: sum(yTest),
-    model: series[0]!.metrics,
-    baselines: Object.fromEntries(series.slice(1).map((s) => [s.name, s.metrics])),
-    rocAucGain,
-    bands: storedBands(bandResult),
-    bootstrap: { replicates: bootstrap.replicates, seed: bootstrap.seed, unit: "customer" },
-    doubts: [],
-  };
-  testMetrics.doubts = describeDoubts(testMetrics);
+  const { series, bands: bandResult, testMetrics } = testPeriodMetrics({
+    cutoffs: split.testCutoffs.map(iso), labels: yTest, groups: testGroups,
+    model: { rankScores: rawTest, probabilities: calibratedTest }, baselines, bands, bootstrap,
+  });
 
   const featureImportance = Array.from(trained.featureImportances);
   const baseRate = sum(yVal) / yVal.length;
@@ -292,34 +281,3 @@ export function describeParams(p: ForestParams): string {
   return `max depth ${p.maxDepth}, min leaf ${p.minSamplesLeaf}, features/split ${p.maxFeatures}, class weight ${p.classWeight}`;
 }
 
-const f3 = (v: number) => v.toFixed(3);
-const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
-
-/**
- * Plain sentences where the test period leaves real doubt. The thresholds are rules of thumb: below
- * about 100 churners a ROC AUC interval is several points wide; a band with fewer than 30 rows
- * says little about its churn rate.
- */
-export function describeDoubts(t: Pick<TestMetrics, "positives" | "rows" | "customers" | "model" | "rocAucGain" | "bands">): string[] {
-  const out: string[] = [];
-  if (t.positives < 100) out.push(`Only ${t.positives} churners in the test period: every metric below is uncertain; read the intervals, not the point values.`);
-  if (t.customers < 300) out.push(`Only ${t.customers} distinct customers in the test period: intervals resample customers, and few customers mean wide intervals.`);
-  const auc = t.model.intervals?.rocAuc;
-  if (auc && auc[1] - auc[0] > 0.05) out.push(`The model's ROC AUC is only known to within ${f3(auc[0])}–${f3(auc[1])} (95%).`);
-  for (const [name, g] of Object.entries(t.rocAucGain ?? {})) {
-    if (!(g.interval[0] > 0)) {
-      out.push(`The model is not clearly better than the ${name} baseline: ROC AUC gain ${f3(g.estimate)}, 95% interval ${f3(g.interval[0])} to ${f3(g.interval[1])} includes no gain.`);
-    }
-  }
-  const ece = t.model.ece;
-  if (ece !== undefined && ece > 0.05) out.push(`Probabilities are off by ${f3(ece)} on average on the test period (ECE): the calibration fitted on the validation period has drifted.`);
-  for (const b of t.bands) {
-    const rate = b.churnRate ?? Number.NaN;
-    if (b.rows > 0 && b.rows < 30) out.push(`Band ${b.level} holds only ${b.rows} test rows: its realised churn (${pct(rate)}) is a rough guide.`);
-    const ci = b.churnRateInterval;
-    if (ci && b.rows >= 30 && (ci[1] < b.from || ci[0] >= b.to)) {
-      out.push(`Customers rated ${b.level} churned at ${pct(rate)} (95% ${pct(ci[0])}–${pct(ci[1])}) on the test period, outside the band's ${pct(b.from)}–${pct(b.to)}: calibration and reality disagree there.`);
-    }
-  }
-  return out;
-}
