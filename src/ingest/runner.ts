@@ -10,6 +10,7 @@
  * A rebalance drops queued batches and stops Kafka commits until the new assignment; a failed
  * batch rewinds its partition (recovery.ts); dead letters leave through a relay after commit.
  */
+import { isGroupRoundError, RejoinBudget } from "./rejoin.js";
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka, type Producer } from "kafkajs";
 import type pg from "pg";
 import type { Logger } from "../log.js";
@@ -237,15 +238,34 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
     void seekWhenReadable(assignment, joinGeneration);
   });
 
+  const runConsumer = () => consumer.run({
+    eachBatchAutoResolve: false,
+    autoCommit: false,
+    // All fetched partitions are handed over at once; the pipeline limits the work in flight.
+    partitionsConsumedConcurrently: 64,
+    eachBatch: enqueueBatch,
+  });
+  const giveUp = (err: Error | undefined) => {
+    fatal = err?.message ?? "consumer crashed";
+    opts.onFatal?.(err ?? new Error(fatal));
+  };
+  const rejoins = new RejoinBudget();
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     consumerUp = false;
     assigned = null;
     opts.metrics.consumerUp.set(0);
     log.error({ err: payload.error, restart: payload.restart }, "consumer crashed");
-    if (!payload.restart && !stopping) {
-      fatal = payload.error?.message ?? "consumer crashed";
-      opts.onFatal?.(payload.error ?? new Error(fatal));
+    if (payload.restart || stopping) return;
+    if (isGroupRoundError(payload.error) && rejoins.take()) {
+      // kafkajs has disconnected the consumer; subscriptions and handlers stay with it.
+      log.warn("the group's join/sync round failed without this worker; joining again");
+      setTimeout(() => {
+        if (stopping) return;
+        consumer.connect().then(runConsumer).catch((err: Error) => giveUp(err));
+      }, 1_000);
+      return;
     }
+    giveUp(payload.error);
   });
 
   const progressTimer = setInterval(() => {
@@ -258,13 +278,7 @@ export async function startIngest(opts: IngestOptions): Promise<Ingest> {
   await consumer.connect();
   for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: true });
   relay.start();
-  await consumer.run({
-    eachBatchAutoResolve: false,
-    autoCommit: false,
-    // All fetched partitions are handed over at once; the pipeline limits the work in flight.
-    partitionsConsumedConcurrently: 64,
-    eachBatch: enqueueBatch,
-  });
+  await runConsumer();
 
   const health = (): IngestHealth => ({
     consumerUp,
