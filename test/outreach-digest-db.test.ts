@@ -9,7 +9,6 @@ import { simpleParser, type ParsedMail } from "mailparser";
 import type pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { applyEvent } from "../src/features/index.js";
-import { emptyState, type CustomerState } from "../src/features/state.js";
 import { kpiChange, kpiValues, readSegmentTrend } from "../src/kpi/index.js";
 import { DAY_MS as DAY } from "../src/lib/time.js";
 import { createLogger } from "../src/log.js";
@@ -30,7 +29,7 @@ import {
 } from "../src/outreach/index.js";
 import { rescore } from "../src/scoring/rescore.js";
 import { sharedTestArtifact } from "./support/model.js";
-import { buyer, cancellationAt, putStates } from "./support/scoring.js";
+import { buyer, cancellationAt, putScoredCustomer, putStates } from "./support/scoring.js";
 import { startMigratedPostgres, stopMigratedPostgres, type TestPostgres } from "./support/servers.js";
 
 const log = createLogger("silent");
@@ -58,25 +57,7 @@ interface Spec {
 }
 
 async function upsertCustomer(c: Spec, now: Date): Promise<void> {
-  const state: CustomerState = {
-    ...emptyState(c.id),
-    firstSeenAt: now.getTime() - 400 * DAY,
-    lastEventAt: now.getTime() - 30 * DAY,
-    profile: { name: c.name ?? null, email: null, locale: c.locale ?? null },
-  };
-  const reasons = c.reasons ?? [{ code: "recency", text: "no purchase for 64 days; usually every 12", weight: 0.4 }];
-  await pool.query(
-    `insert into customer_state (customer_id, state, last_event_at, event_count) values ($1, $2, $3, 1)
-     on conflict (customer_id) do update set state = excluded.state`,
-    [c.id, JSON.stringify(state), new Date(state.lastEventAt!)],
-  );
-  await pool.query(
-    `insert into customer_score (customer_id, score, risk_level, reasons, value, value_at_risk, segments, model_version, scored_at)
-     values ($1, $2, $3, $4, $5, $6, '{}', 'test-model', $7)
-     on conflict (customer_id) do update set score = excluded.score, risk_level = excluded.risk_level,
-       value = excluded.value, value_at_risk = excluded.value_at_risk, scored_at = excluded.scored_at`,
-    [c.id, c.score, c.level, JSON.stringify(reasons), c.value, c.value * c.score, now],
-  );
+  await putScoredCustomer(pool, { ...c, reasons: c.reasons ?? [{ code: "recency", text: "no purchase for 64 days; usually every 12", weight: 0.4 }] }, now);
 }
 
 let eventNo = 0;

@@ -8,7 +8,6 @@ import path from "node:path";
 import { simpleParser, type ParsedMail } from "mailparser";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { emptyState, type CustomerState } from "../src/features/state.js";
 import { createLogger } from "../src/log.js";
 import {
   createFileTransport,
@@ -27,6 +26,7 @@ import { migrate } from "../src/store/migrate.js";
 import { createMetrics } from "../src/metrics/metrics.js";
 import { pino, type Logger } from "pino";
 import { freePort, startTestPostgres, type TestPostgres } from "./support/servers.js";
+import { putScoredCustomer } from "./support/scoring.js";
 import { TestSmtp, type Received } from "./support/smtp.js";
 import { DAY_MS as DAY } from "../src/lib/time.js";
 
@@ -78,28 +78,10 @@ interface CustomerSpec {
 }
 
 async function upsertCustomer(c: CustomerSpec, now: Date): Promise<void> {
-  const state: CustomerState = {
-    ...emptyState(c.id),
-    firstSeenAt: now.getTime() - (c.tenureDays ?? 400) * DAY,
-    lastEventAt: now.getTime() - 30 * DAY,
-    profile: { name: c.name ?? null, email: c.email ?? null, locale: null },
-  };
-  const reasons = c.reasons ?? [
+  await putScoredCustomer(pool, { ...c, reasons: c.reasons ?? [
     { code: "recency", text: `no purchase for ${40 + c.id.length} days, usually every 12`, weight: 0.4 },
     { code: "nps", text: "NPS 3 (detractor)", weight: 0.2 },
-  ];
-  await pool.query(
-    `insert into customer_state (customer_id, state, last_event_at, event_count) values ($1, $2, $3, 1)
-     on conflict (customer_id) do update set state = excluded.state`,
-    [c.id, JSON.stringify(state), new Date(state.lastEventAt!)],
-  );
-  await pool.query(
-    `insert into customer_score (customer_id, score, risk_level, reasons, value, value_at_risk, segments, model_version, scored_at)
-     values ($1, $2, $3, $4, $5, $6, '{}', 'test-model', $7)
-     on conflict (customer_id) do update set score = excluded.score, risk_level = excluded.risk_level,
-       value = excluded.value, value_at_risk = excluded.value_at_risk, scored_at = excluded.scored_at`,
-    [c.id, c.score, c.level, JSON.stringify(reasons), c.value, c.value * c.score, now],
-  );
+  ] }, now);
 }
 
 const segments = parseSegments({

@@ -35,3 +35,41 @@ export function buyer(customerId: string, now: number, lastDaysAgo: number, ever
   for (let i = count - 1; i >= 0; i--) s = applyEvent(s, purchaseAt(customerId, last - i * every * DAY_MS, amount));
   return s;
 }
+
+export interface ScoredCustomerSpec {
+  id: string;
+  score: number;
+  level: "low" | "medium" | "high";
+  value: number;
+  reasons: readonly { code: string; text: string; weight: number }[];
+  name?: string;
+  email?: string;
+  locale?: string | null;
+  /** Days since first seen (default 400). */
+  tenureDays?: number;
+}
+
+/**
+ * A scored customer as a rescoring leaves one, for digest and alert tests: a state (profile, silent
+ * for 30 days) and its customer_score row, scored at `now` by "test-model".
+ */
+export async function putScoredCustomer(pool: pg.Pool, c: ScoredCustomerSpec, now: Date): Promise<void> {
+  const state: CustomerState = {
+    ...emptyState(c.id),
+    firstSeenAt: now.getTime() - (c.tenureDays ?? 400) * DAY_MS,
+    lastEventAt: now.getTime() - 30 * DAY_MS,
+    profile: { name: c.name ?? null, email: c.email ?? null, locale: c.locale ?? null },
+  };
+  await pool.query(
+    `insert into customer_state (customer_id, state, last_event_at, event_count) values ($1, $2, $3, 1)
+     on conflict (customer_id) do update set state = excluded.state`,
+    [c.id, JSON.stringify(state), new Date(state.lastEventAt!)],
+  );
+  await pool.query(
+    `insert into customer_score (customer_id, score, risk_level, reasons, value, value_at_risk, segments, model_version, scored_at)
+     values ($1, $2, $3, $4, $5, $6, '{}', 'test-model', $7)
+     on conflict (customer_id) do update set score = excluded.score, risk_level = excluded.risk_level,
+       value = excluded.value, value_at_risk = excluded.value_at_risk, scored_at = excluded.scored_at`,
+    [c.id, c.score, c.level, JSON.stringify(c.reasons), c.value, c.value * c.score, now],
+  );
+}
