@@ -9,7 +9,8 @@ import { enqueueMessage, type OutgoingMail } from "../../src/outreach/index.js";
 import { migrate } from "../../src/store/migrate.js";
 import type { Worker } from "../../src/worker.js";
 import { waitFor } from "../support/kafka.js";
-import type { Scenario } from "../support/fault-bed.js";
+import type { FaultBed, Scenario } from "../support/fault-bed.js";
+import { expectExactlyOnce } from "../support/exactly-once.js";
 import { afterAll, beforeAll } from "vitest";
 import { freePort } from "../support/servers.js";
 import { TestSmtp } from "../support/smtp.js";
@@ -122,6 +123,28 @@ export async function ingestWhileProbing(s: Scenario, worker: Worker, events: re
  * An in-process SMTP server for the test file, started before its tests and stopped after them.
  * The returned object forwards reads and writes (mode, delayMs, ...) to the running server.
  */
+/**
+ * The healthy reference run the SMTP fault tests compare with: a fresh scenario with `mails`
+ * digest-sized mails queued, the same events ingested while probing, every event stored once and
+ * every mail sent. Returns the probe and the queued mails' ids.
+ */
+export async function referenceRun(
+  bed: Pick<FaultBed, "scenario">, events: readonly ChurnEvent[], extra: Record<string, string>, mails: number,
+): Promise<{ probe: IngestProbe; ids: string[] }> {
+  const ref = await bed.scenario({ partitions: 3, extra });
+  const ids = await enqueueMails(ref.db, mails, "reference");
+  const worker = await ref.startWorker({ http: true });
+  try {
+    await waitFor("reference worker ready", async () => worker.ingest.isReady(), 30_000);
+    const probe = await ingestWhileProbing(ref, worker, events);
+    await expectExactlyOnce(ref.db, events);
+    await waitAllSent(ref.db, 30_000);
+    return { probe, ids };
+  } finally {
+    await worker.stop();
+  }
+}
+
 export function useTestSmtp(): TestSmtp {
   let smtp: TestSmtp | undefined;
   beforeAll(async () => {

@@ -11,7 +11,7 @@ import { simulate } from "../../src/simulate/index.js";
 import { expectExactlyOnce } from "../support/exactly-once.js";
 import { waitFor } from "../support/kafka.js";
 import { report, useFaultBed } from "../support/fault-bed.js";
-import { enqueueMails, FAST_OUTBOX, ingestWhileProbing, outboxRows, waitAllSent, useTestSmtp } from "./smtp-bed.js";
+import { enqueueMails, FAST_OUTBOX, ingestWhileProbing, outboxRows, referenceRun, waitAllSent, useTestSmtp } from "./smtp-bed.js";
 
 const bed = useFaultBed();
 const smtp = useTestSmtp();
@@ -25,18 +25,7 @@ describe("fault: SMTP relay never answers DATA", () => {
 
     // Reference: the same events with a healthy relay and the same mails to send.
     smtp.mode = "accept";
-    const ref = await bed.scenario({ partitions: 3, extra });
-    const refIds = await enqueueMails(ref.db, 6, "reference");
-    const refWorker = await ref.startWorker({ http: true });
-    let baseline;
-    try {
-      await waitFor("reference worker ready", async () => refWorker.ingest.isReady(), 30_000);
-      baseline = await ingestWhileProbing(ref, refWorker, events);
-      await expectExactlyOnce(ref.db, events);
-      await waitAllSent(ref.db, 30_000);
-    } finally {
-      await refWorker.stop();
-    }
+    const { probe: baseline, ids: refIds } = await referenceRun(bed, events, extra, 6);
     expect(smtp.received.filter((r) => refIds.some((id) => r.mail.messageId === `<${id}@churnwatch>`))).toHaveLength(refIds.length);
     // Scoring adds alerts of its own (customers crossing into high risk): those go out too.
 

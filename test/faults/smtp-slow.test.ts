@@ -10,7 +10,7 @@ import { simulate } from "../../src/simulate/index.js";
 import { expectExactlyOnce } from "../support/exactly-once.js";
 import { waitFor } from "../support/kafka.js";
 import { report, useFaultBed } from "../support/fault-bed.js";
-import { enqueueMails, FAST_OUTBOX, ingestWhileProbing, outboxRows, waitAllSent, useTestSmtp } from "./smtp-bed.js";
+import { enqueueMails, FAST_OUTBOX, ingestWhileProbing, outboxRows, referenceRun, waitAllSent, useTestSmtp } from "./smtp-bed.js";
 
 const bed = useFaultBed();
 const smtp = useTestSmtp();
@@ -23,18 +23,7 @@ describe("fault: slow SMTP relay (2 s per DATA)", () => {
     const extra = { ...FAST_OUTBOX, SMTP_URL: smtp.url };
 
     smtp.delayMs = 0;
-    const ref = await bed.scenario({ partitions: 3, extra });
-    await enqueueMails(ref.db, 4, "reference");
-    const refWorker = await ref.startWorker({ http: true });
-    let baseline;
-    try {
-      await waitFor("reference worker ready", async () => refWorker.ingest.isReady(), 30_000);
-      baseline = await ingestWhileProbing(ref, refWorker, events);
-      await expectExactlyOnce(ref.db, events);
-      await waitAllSent(ref.db, 30_000);
-    } finally {
-      await refWorker.stop();
-    }
+    const { probe: baseline } = await referenceRun(bed, events, extra, 4);
 
     smtp.delayMs = DATA_DELAY_MS;
     const receivedBefore = smtp.received.length;
