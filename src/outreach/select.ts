@@ -220,6 +220,7 @@ export async function winbackCandidates(db: Queryable, segment: Segment, now: Da
     [ledger, stages, w.minValue ?? null],
   );
   return rows
+    .filter((r) => !boughtSince(r))
     .map((r): WinbackCandidate => ({
       customerId: r.customer_id,
       ...profileOf(r.state),
@@ -231,7 +232,7 @@ export async function winbackCandidates(db: Queryable, segment: Segment, now: Da
       listing: listingOf(r),
       contact: r.state === null ? null : outcomesOf(r.state),
     }))
-    .filter((c, i) => !boughtSince(rows[i]!) && matchesSegment(c, w));
+    .filter((c) => matchesSegment(c, w));
 }
 
 /**
